@@ -1,0 +1,1 @@
+"""OpenBPO: the operations platform of a business process outsourcing provider."""

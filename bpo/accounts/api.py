@@ -1,0 +1,110 @@
+"""API: the current user, memberships (roles) and staff assignments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router
+
+from bpo.accounts import actions, queries
+from bpo.accounts.models import Assignment, Membership, User
+from bpo.accounts.schemas import (
+    AssignmentCreate,
+    AssignmentOut,
+    AssignmentPage,
+    ClientPageParams,
+    MembershipCreate,
+    MembershipOut,
+    MembershipPage,
+    MeOut,
+)
+from bpo.errors import FieldError
+from bpo.paging import keyset_page
+from bpo.tenancy import queries as client_queries
+from bpo.tenancy.context import Actor, request_actor
+from bpo.tenancy.models import Client
+
+router = Router()
+
+
+@router.get("/me", response=MeOut, tags=["me"], summary="Who you are, your roles and clients")
+def me(request: HttpRequest) -> dict[str, Any]:
+    actor = request_actor(request)
+    roles = [{"role": r, "client_id": None} for r in sorted(actor.provider_roles)]
+    for client_id, client_roles in sorted(actor.client_roles.items()):
+        roles += [{"role": r, "client_id": client_id} for r in sorted(client_roles)]
+    return {
+        "id": actor.user.pk,
+        "email": actor.user.email,
+        "full_name": actor.user.full_name,
+        "side": "provider" if actor.is_provider else "client",
+        "roles": roles,
+        "clients": list(client_queries.clients_visible(actor=actor).only("id", "name", "slug")),
+    }
+
+
+@router.get("/memberships", response=MembershipPage, tags=["memberships"],
+            summary="Who holds which role (provider admins; client admins for their client)")
+def list_memberships(request: HttpRequest, params: Query[ClientPageParams]) -> dict[str, Any]:
+    rows = queries.memberships_visible(actor=request_actor(request), client_id=params.client_id)
+    page = keyset_page(rows, after=params.after, limit=params.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("/memberships", response={201: MembershipOut}, tags=["memberships"],
+             summary="Give a person a role (provider admins)")
+def create_membership(request: HttpRequest, payload: MembershipCreate) -> tuple[int, Membership]:
+    actor = request_actor(request)
+    user = _user(actor, payload.user_id)
+    client = _client(actor, payload.client_id) if payload.client_id is not None else None
+    return 201, actions.membership_create(actor=actor, user=user, role=payload.role, client=client)
+
+
+@router.delete("/memberships/{membership_id}", response={204: None}, tags=["memberships"],
+               summary="Take a role away (provider admins)")
+def delete_membership(request: HttpRequest, membership_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    membership = queries.membership_get(actor=actor, membership_id=membership_id)
+    actions.membership_delete(actor=actor, membership=membership)
+    return HttpResponse(status=204)
+
+
+@router.get("/assignments", response=AssignmentPage, tags=["assignments"],
+            summary="Which provider staff work for which client (provider admins)")
+def list_assignments(request: HttpRequest, params: Query[ClientPageParams]) -> dict[str, Any]:
+    rows = queries.assignments_visible(actor=request_actor(request), client_id=params.client_id)
+    page = keyset_page(rows, after=params.after, limit=params.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("/assignments", response={201: AssignmentOut}, tags=["assignments"],
+             summary="Assign a staff member to a client (provider admins)")
+def create_assignment(request: HttpRequest, payload: AssignmentCreate) -> tuple[int, Assignment]:
+    actor = request_actor(request)
+    user = _user(actor, payload.user_id)
+    client = _client(actor, payload.client_id)
+    return 201, actions.assignment_create(actor=actor, user=user, client=client)
+
+
+@router.delete("/assignments/{assignment_id}", response={204: None}, tags=["assignments"],
+               summary="Withdraw a staff member from a client (provider admins)")
+def delete_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    assignment = queries.assignment_get(actor=actor, assignment_id=assignment_id)
+    actions.assignment_delete(actor=actor, assignment=assignment)
+    return HttpResponse(status=204)
+
+
+def _user(actor: Actor, user_id: int) -> User:
+    try:
+        return queries.user_get(actor=actor, user_id=user_id)
+    except User.DoesNotExist as exc:
+        raise FieldError("body.user_id", f"There is no person with id {user_id}.") from exc
+
+
+def _client(actor: Actor, client_id: int) -> Client:
+    try:
+        return client_queries.client_get(actor=actor, client_id=client_id)
+    except Client.DoesNotExist as exc:
+        raise FieldError("body.client_id", f"There is no client with id {client_id}.") from exc

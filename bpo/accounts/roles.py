@@ -1,0 +1,61 @@
+"""Roles and what each may do. Roles are held through memberships (see models.Membership)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A role a person holds, either at the provider or at one client."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    AGENT = "agent"
+    QA = "qa"
+    FINANCE = "finance"
+    PLANNER = "planner"
+    CLIENT_ADMIN = "client_admin"
+    CLIENT_VIEWER = "client_viewer"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def is_provider_role(self) -> bool:
+        return self in PROVIDER_ROLES
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Provider admin",
+    Role.MANAGER: "Manager",
+    Role.AGENT: "Agent",
+    Role.QA: "Quality analyst",
+    Role.FINANCE: "Finance",
+    Role.PLANNER: "Workforce planner",
+    Role.CLIENT_ADMIN: "Client admin",
+    Role.CLIENT_VIEWER: "Client viewer",
+}
+PROVIDER_ROLES = frozenset(
+    {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.QA, Role.FINANCE, Role.PLANNER}
+)
+CLIENT_ROLES = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_VIEWER})
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
+
+
+class Permission(StrEnum):
+    """Something an actor may be allowed to do; granted to roles in GRANTS."""
+
+    MANAGE_CLIENTS = "manage_clients"
+    MANAGE_PEOPLE = "manage_people"
+    VIEW_MEMBERS = "view_members"
+    VIEW_AUDIT = "view_audit"
+
+
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.MANAGE_CLIENTS: frozenset({Role.ADMIN}),
+    Permission.MANAGE_PEOPLE: frozenset({Role.ADMIN}),
+    # Client admins see who holds which role at their own client; provider admins see everyone.
+    Permission.VIEW_MEMBERS: frozenset({Role.ADMIN, Role.CLIENT_ADMIN}),
+    Permission.VIEW_AUDIT: frozenset({Role.ADMIN}),
+}

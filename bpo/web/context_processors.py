@@ -1,0 +1,34 @@
+"""Navigation that fits the actor's roles, available to every template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from bpo.accounts.roles import Permission
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """Menu entries the current actor may open; nothing for anonymous visitors."""
+    actor = getattr(request, "actor", None)
+    if actor is None:
+        return {"nav_items": []}
+    items = [("Home", reverse("web:home"), "house")]
+    items.append(("Clients" if actor.is_provider else "My company", reverse("tenancy:list"),
+                  "buildings"))
+    if actor.can(Permission.MANAGE_PEOPLE):
+        items.append(("People", reverse("accounts:people"), "people"))
+    if actor.can(Permission.VIEW_AUDIT):
+        items.append(("Audit log", reverse("audit:list"), "journal-check"))
+    items.append(("API", reverse("api:openapi-view"), "braces"))
+    path = request.path
+    return {
+        "nav_items": [
+            {"label": label, "url": url, "icon": icon,
+             "active": path == url or (url != "/" and path.startswith(url))}
+            for label, url, icon in items
+        ],
+        "actor": actor,
+    }
