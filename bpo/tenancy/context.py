@@ -71,6 +71,18 @@ class Actor:
             return any(roles & granted for roles in self.client_roles.values())
         return bool(self.client_roles.get(client_id, frozenset()) & granted)
 
+    def narrowed_to(self, client_id: int) -> Actor:
+        """The same person acting for one client only (commands and jobs work per client)."""
+        if client_id not in self.client_ids:
+            raise Forbidden("client_access", client_id=client_id,
+                            message=f"{self.user.email} may not act for client {client_id}.")
+        return Actor(
+            user=self.user,
+            provider_roles=self.provider_roles,
+            client_roles={k: v for k, v in self.client_roles.items() if k == client_id},
+            client_ids=frozenset({client_id}),
+        )
+
     def require(self, permission: Permission, *, client_id: int | None = None) -> None:
         """Raise :class:`Forbidden` unless the actor ``can`` do this."""
         if not self.can(permission, client_id=client_id):

@@ -17,6 +17,26 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known IANA time zone (e.g. Europe/Berlin).")
 
 
+class Provider(models.Model):
+    """The BPO company operating this installation: exactly one row."""
+
+    name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=300, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="provider_singleton")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def current(cls) -> Provider:
+        """The provider of this installation (a neutral default until one is configured)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1, name="OpenBPO")
+
+
 class Client(models.Model):
     """A company that outsources processes to the provider; the tenant boundary."""
 

@@ -8,13 +8,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from bpo.accounts.roles import Permission
+from bpo.tenancy.models import Provider
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """Menu entries the current actor may open; nothing for anonymous visitors."""
     actor = getattr(request, "actor", None)
     if actor is None:
-        return {"nav_items": []}
+        return {"nav_items": [], "provider": Provider.current()}
     items = [("Home", reverse("web:home"), "house")]
     items.append(("Clients" if actor.is_provider else "My company", reverse("tenancy:list"),
                   "buildings"))
@@ -31,4 +32,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             for label, url, icon in items
         ],
         "actor": actor,
+        "provider": Provider.current(),
     }

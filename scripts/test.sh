@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole test suite, twice: on SQLite, then on PostgreSQL.
+# With DATABASE_URL set (postgres://…), the PostgreSQL run uses that server; otherwise a throwaway
+# server is started from the local binaries (initdb, pg_ctl; as the postgres user when run as
+# root) and removed afterwards. Any failure makes the script exit non-zero; the output ends with
+# pytest's summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+ensure_chromium() {
+    [ -x /usr/bin/chromium ] && return 0
+    echo "== Installing Chromium from Debian's packages (browser tests)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}
+
+pg_bindir() {
+    local initdb
+    initdb=$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1)
+    [ -n "$initdb" ] || { echo "PostgreSQL server binaries (initdb) not found" >&2; return 1; }
+    dirname "$(readlink -f "$initdb")"
+}
+
+PGTMP=""
+stop_postgres() {
+    if [ -n "$PGTMP" ] && [ -d "$PGTMP" ]; then
+        $PGRUN "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true
+        rm -rf "$PGTMP"
+    fi
+}
+
+start_postgres() {
+    PGBIN=$(pg_bindir) || return 1
+    PGTMP=$(mktemp -d /tmp/openbpo-pg.XXXXXX)
+    PGRUN=""
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$PGTMP"
+        PGRUN="runuser -u postgres --"
+    fi
+    local port
+    port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    $PGRUN "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --no-sync >"$PGTMP/initdb.log" 2>&1 \
+        || { cat "$PGTMP/initdb.log"; return 1; }
+    $PGRUN "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
+        -o "-p $port -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        start >/dev/null || { cat "$PGTMP/server.log"; return 1; }
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/openbpo"
+    echo "== Throwaway PostgreSQL on 127.0.0.1:$port ($PGTMP)"
+}
+
+ensure_chromium || { echo "Could not install Chromium" >&2; exit 1; }
+mkdir -p test-artifacts
+status=0
+
+echo "== Test suite on SQLite"
+env -u DATABASE_URL .venv/bin/pytest -p no:cacheprovider "$@" || status=1
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    trap stop_postgres EXIT
+    start_postgres || { echo "Could not start a throwaway PostgreSQL" >&2; exit 1; }
+fi
+echo "== Test suite on PostgreSQL"
+.venv/bin/pytest -p no:cacheprovider "$@" || status=1
+
+exit $status
