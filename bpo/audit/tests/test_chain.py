@@ -1,0 +1,97 @@
+"""The audit log is append-only and its hash chain exposes tampering."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
+from bpo.audit.log import GENESIS, record, verify_chain
+from bpo.audit.models import AuditEntry
+
+
+@pytest.fixture
+def entries(db):
+    return [record("test.event", object_type="thing", object_id=str(n), after={"n": n})
+            for n in range(5)]
+
+
+def raw_sql(sql: str, params=()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def without_triggers(statement: str, params=()) -> None:
+    """Tamper as a database superuser would: around the append-only triggers."""
+    if connection.vendor == "postgresql":
+        raw_sql("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_no_update")
+        raw_sql(statement, params)
+        raw_sql("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_no_update")
+    else:
+        raw_sql("DROP TRIGGER audit_entry_no_update")
+        raw_sql(statement, params)
+
+
+def test_entries_chain_from_genesis(entries):
+    assert entries[0].prev_hash == GENESIS
+    for previous, entry in zip(entries, entries[1:], strict=False):
+        assert entry.prev_hash == previous.hash
+    assert verify_chain().ok and verify_chain().checked == 5
+
+
+def test_the_application_cannot_change_or_delete_entries(entries):
+    entry = AuditEntry.objects.get(pk=entries[0].pk)
+    entry.action = "rewritten"
+    with pytest.raises(RuntimeError):
+        entry.save()
+    with pytest.raises(RuntimeError):
+        entry.delete()
+
+
+def test_the_database_refuses_updates(entries):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        raw_sql("UPDATE audit_auditentry SET action = 'x' WHERE id = %s", [entries[1].pk])
+    assert AuditEntry.objects.get(pk=entries[1].pk).action == "test.event"
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_refuses_deletes(entries):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        raw_sql("DELETE FROM audit_auditentry WHERE id = %s", [entries[1].pk])
+
+
+def test_verifier_names_a_changed_entry(entries):
+    without_triggers("UPDATE audit_auditentry SET after = %s WHERE id = %s",
+                     ['{"n": 99}', entries[2].pk])
+    report = verify_chain()
+    assert not report.ok and report.broken_id == entries[2].pk and report.checked == 2
+    assert "changed after it was written" in report.reason
+    with pytest.raises(CommandError, match=f"BROKEN at entry #{entries[2].pk}"):
+        call_command("audit_verify")
+
+
+def test_verifier_names_the_entry_after_a_deleted_one(entries):
+    without_triggers("DELETE FROM audit_auditentry WHERE id = %s", [entries[1].pk])
+    report = verify_chain()
+    assert report.broken_id == entries[2].pk
+    assert "deleted" in report.reason
+
+
+def test_verifier_catches_a_rehashed_entry(entries):
+    """Changing a row and recomputing its own hash still breaks the link to the next row."""
+    forged = AuditEntry.objects.get(pk=entries[3].pk)
+    forged.after = {"n": "forged"}
+    without_triggers("UPDATE audit_auditentry SET after = %s, hash = %s WHERE id = %s",
+                     ['{"n": "forged"}', forged.compute_hash(), forged.pk])
+    assert verify_chain().broken_id == entries[4].pk
+
+
+def test_intact_chain_passes_the_command(entries, capsys):
+    call_command("audit_verify")
+    assert "intact: 5 entries" in capsys.readouterr().out
+
+
+def test_audit_log_page_verifies_the_chain(world):
+    http = world.login("admin")
+    response = http.post("/audit/")
+    assert response.status_code == 200 and 'data-testid="chain-ok"' in response.content.decode()
+    assert world.login("manager").get("/audit/").status_code == 403
