@@ -19,12 +19,37 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from bpo.tenancy.scoping import ScopeError
 
 logger = logging.getLogger(__name__)
+
+
+class FieldProblem(Schema):
+    path: str
+    message: str
+
+
+class ErrorDetail(Schema):
+    status: int
+    code: str
+    message: str
+    request_id: str
+    fields: list[FieldProblem]
+
+
+class ErrorOut(Schema):
+    """The one shape of every API error."""
+
+    error: ErrorDetail
+
+
+def documented_errors(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """Response entries for an operation's error statuses (401 and 422 always apply)."""
+    return {status: ErrorOut for status in sorted({400, 401, 413, 422, *statuses})}
 
 
 class FieldError(Exception):

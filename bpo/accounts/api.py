@@ -19,7 +19,7 @@ from bpo.accounts.schemas import (
     MembershipPage,
     MeOut,
 )
-from bpo.errors import FieldError
+from bpo.errors import FieldError, documented_errors
 from bpo.paging import keyset_page
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.context import Actor, request_actor
@@ -28,7 +28,12 @@ from bpo.tenancy.models import Client
 router = Router()
 
 
-@router.get("/me", response=MeOut, tags=["me"], summary="Who you are, your roles and clients")
+@router.get(
+    "/me",
+    response={200: MeOut, **documented_errors()},
+    tags=["me"],
+    summary="Who you are, your roles and clients",
+)
 def me(request: HttpRequest) -> dict[str, Any]:
     actor = request_actor(request)
     roles = [{"role": r, "client_id": None} for r in sorted(actor.provider_roles)]
@@ -44,16 +49,24 @@ def me(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@router.get("/memberships", response=MembershipPage, tags=["memberships"],
-            summary="Who holds which role (provider admins; client admins for their client)")
+@router.get(
+    "/memberships",
+    response={200: MembershipPage, **documented_errors(403)},
+    tags=["memberships"],
+    summary="Who holds which role (provider admins; client admins for their client)",
+)
 def list_memberships(request: HttpRequest, params: Query[ClientPageParams]) -> dict[str, Any]:
     rows = queries.memberships_visible(actor=request_actor(request), client_id=params.client_id)
     page = keyset_page(rows, after=params.after, limit=params.limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("/memberships", response={201: MembershipOut}, tags=["memberships"],
-             summary="Give a person a role (provider admins)")
+@router.post(
+    "/memberships",
+    response={201: MembershipOut, **documented_errors(403)},
+    tags=["memberships"],
+    summary="Give a person a role (provider admins)",
+)
 def create_membership(request: HttpRequest, payload: MembershipCreate) -> tuple[int, Membership]:
     actor = request_actor(request)
     user = _user(actor, payload.user_id)
@@ -61,8 +74,12 @@ def create_membership(request: HttpRequest, payload: MembershipCreate) -> tuple[
     return 201, actions.membership_create(actor=actor, user=user, role=payload.role, client=client)
 
 
-@router.delete("/memberships/{membership_id}", response={204: None}, tags=["memberships"],
-               summary="Take a role away (provider admins)")
+@router.delete(
+    "/memberships/{membership_id}",
+    response={204: None, **documented_errors(403, 404)},
+    tags=["memberships"],
+    summary="Take a role away (provider admins)",
+)
 def delete_membership(request: HttpRequest, membership_id: int) -> HttpResponse:
     actor = request_actor(request)
     membership = queries.membership_get(actor=actor, membership_id=membership_id)
@@ -70,16 +87,24 @@ def delete_membership(request: HttpRequest, membership_id: int) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-@router.get("/assignments", response=AssignmentPage, tags=["assignments"],
-            summary="Which provider staff work for which client (provider admins)")
+@router.get(
+    "/assignments",
+    response={200: AssignmentPage, **documented_errors(403)},
+    tags=["assignments"],
+    summary="Which provider staff work for which client (provider admins)",
+)
 def list_assignments(request: HttpRequest, params: Query[ClientPageParams]) -> dict[str, Any]:
     rows = queries.assignments_visible(actor=request_actor(request), client_id=params.client_id)
     page = keyset_page(rows, after=params.after, limit=params.limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("/assignments", response={201: AssignmentOut}, tags=["assignments"],
-             summary="Assign a staff member to a client (provider admins)")
+@router.post(
+    "/assignments",
+    response={201: AssignmentOut, **documented_errors(403)},
+    tags=["assignments"],
+    summary="Assign a staff member to a client (provider admins)",
+)
 def create_assignment(request: HttpRequest, payload: AssignmentCreate) -> tuple[int, Assignment]:
     actor = request_actor(request)
     user = _user(actor, payload.user_id)
@@ -87,8 +112,12 @@ def create_assignment(request: HttpRequest, payload: AssignmentCreate) -> tuple[
     return 201, actions.assignment_create(actor=actor, user=user, client=client)
 
 
-@router.delete("/assignments/{assignment_id}", response={204: None}, tags=["assignments"],
-               summary="Withdraw a staff member from a client (provider admins)")
+@router.delete(
+    "/assignments/{assignment_id}",
+    response={204: None, **documented_errors(403, 404)},
+    tags=["assignments"],
+    summary="Withdraw a staff member from a client (provider admins)",
+)
 def delete_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     actor = request_actor(request)
     assignment = queries.assignment_get(actor=actor, assignment_id=assignment_id)

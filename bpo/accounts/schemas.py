@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field, StrictInt
 
 from bpo.accounts.roles import Role
 from bpo.paging import PageParams
@@ -46,9 +46,11 @@ class MembershipOut(Schema):
 
 
 class MembershipCreate(Schema):
-    user_id: int
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: StrictInt
     role: Role
-    client_id: int | None = None
+    client_id: StrictInt | None = None
 
 
 class MembershipPage(Schema):
@@ -64,8 +66,10 @@ class AssignmentOut(Schema):
 
 
 class AssignmentCreate(Schema):
-    user_id: int
-    client_id: int
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: StrictInt
+    client_id: StrictInt
 
 
 class AssignmentPage(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Query, Router
 
+from bpo.errors import documented_errors
 from bpo.paging import PageParams, keyset_page
 from bpo.tenancy import actions, queries
 from bpo.tenancy.context import request_actor
@@ -14,26 +15,43 @@ from bpo.tenancy.schemas import ClientCreate, ClientOut, ClientPage, ClientUpdat
 router = Router(tags=["clients"])
 
 
-@router.get("", response=ClientPage, summary="List the clients you may see")
+@router.get(
+    "", response={200: ClientPage, **documented_errors()}, summary="List the clients you may see"
+)
 def list_clients(request: HttpRequest, params: Query[PageParams]) -> dict[str, object]:
-    page = keyset_page(queries.clients_visible(actor=request_actor(request)), after=params.after,
-                       limit=params.limit)
+    page = keyset_page(
+        queries.clients_visible(actor=request_actor(request)),
+        after=params.after,
+        limit=params.limit,
+    )
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("", response={201: ClientOut}, summary="Create a client (provider admins)")
+@router.post(
+    "",
+    response={201: ClientOut, **documented_errors(403)},
+    summary="Create a client (provider admins)",
+)
 def create_client(request: HttpRequest, payload: ClientCreate) -> tuple[int, Client]:
     return 201, actions.client_create(actor=request_actor(request), **payload.dict())
 
 
-@router.get("/{client_id}", response=ClientOut, summary="One client")
+@router.get(
+    "/{client_id}", response={200: ClientOut, **documented_errors(404)}, summary="One client"
+)
 def get_client(request: HttpRequest, client_id: int) -> Client:
     return queries.client_get(actor=request_actor(request), client_id=client_id)
 
 
-@router.patch("/{client_id}", response=ClientOut, summary="Change a client (provider admins)")
+@router.patch(
+    "/{client_id}",
+    response={200: ClientOut, **documented_errors(403, 404)},
+    summary="Change a client (provider admins)",
+)
 def update_client(request: HttpRequest, client_id: int, payload: ClientUpdate) -> Client:
     client = queries.client_get(actor=request_actor(request), client_id=client_id)
     return actions.client_update(
-        actor=request_actor(request), client=client, **payload.dict(exclude_unset=True, exclude_none=True)
+        actor=request_actor(request),
+        client=client,
+        **payload.dict(exclude_unset=True, exclude_none=True),
     )

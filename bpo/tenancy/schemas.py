@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
 
 class ClientOut(Schema):
@@ -20,22 +20,27 @@ class ClientOut(Schema):
 
 
 class ClientCreate(Schema):
-    name: str = Field(min_length=1, max_length=200)
-    slug: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-    legal_name: str = Field(default="", max_length=300)
-    country: str = Field(default="", pattern=r"^([A-Z]{2})?$")
-    time_zone: str = Field(default="UTC", max_length=64)
-    is_active: bool = True
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr = Field(min_length=1, max_length=200)
+    slug: StrictStr = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+    legal_name: StrictStr = Field(default="", max_length=300)
+    country: StrictStr = Field(default="", pattern=r"^([A-Z]{2})?$")
+    time_zone: StrictStr = Field(default="UTC", max_length=64)
+    is_active: StrictBool = True
 
 
 class ClientUpdate(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    slug: str | None = Field(default=None, min_length=1, max_length=60,
-                             pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-    legal_name: str | None = Field(default=None, max_length=300)
-    country: str | None = Field(default=None, pattern=r"^([A-Z]{2})?$")
-    time_zone: str | None = Field(default=None, max_length=64)
-    is_active: bool | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    slug: StrictStr | None = Field(
+        default=None, min_length=1, max_length=60, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    )
+    legal_name: StrictStr | None = Field(default=None, max_length=300)
+    country: StrictStr | None = Field(default=None, pattern=r"^([A-Z]{2})?$")
+    time_zone: StrictStr | None = Field(default=None, max_length=64)
+    is_active: StrictBool | None = None
 
 
 class ClientPage(Schema):
