@@ -30,13 +30,13 @@ SQLITE_REVERSE = "DROP TRIGGER IF EXISTS audit_entry_no_update;"
 
 def forward(apps, schema_editor):
     sql = PG_FORWARD if schema_editor.connection.vendor == "postgresql" else SQLITE_FORWARD
-    schema_editor.execute(sql)
+    schema_editor.execute(sql, params=None)
 
 
 def reverse(apps, schema_editor):
     sql = PG_REVERSE if schema_editor.connection.vendor == "postgresql" else SQLITE_REVERSE
     for statement in filter(str.strip, sql.split(";\n")):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 class Migration(migrations.Migration):
