@@ -9,6 +9,8 @@ from django.db.models import Model, QuerySet
 from ninja import Schema
 from pydantic import Field
 
+from bpo.apitypes import DbId
+
 M = TypeVar("M", bound=Model)
 
 DEFAULT_LIMIT = 50
@@ -37,5 +39,5 @@ def keyset_page(queryset: QuerySet[M], *, after: int | None, limit: int) -> Page
 class PageParams(Schema):
     """Query parameters of every list endpoint."""
 
-    after: int | None = Field(default=None, description="Cursor: next_cursor of the page before.")
+    after: DbId | None = Field(default=None, description="Cursor: next_cursor of the page before.")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)

@@ -120,7 +120,7 @@ MATRIX: dict[str, Route] = {
     "accounts:login": Route("GET", fixed("/login/"), EVERYONE, ok=302, anonymous=200),
     "accounts:logout": Route("POST", fixed("/logout/"), EVERYONE, ok=302, anonymous=302),
     "accounts:account": Route("GET", fixed("/account/"), EVERYONE),
-    "accounts:token_create": Route("POST", fixed("/account/tokens/"), EVERYONE, ok=201,
+    "accounts:token_create": Route("POST", fixed("/account/tokens/"), EVERYONE, ok=302,
                                    body=lambda w, u, t: {"name": "matrix"}),
     "accounts:token_revoke": Route("POST", token_url("/account/tokens/{id}/revoke/"), EVERYONE,
                                    ok=302, targets=TARGETS, admin_sees_other=False),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router
+from django.http import HttpRequest
+from ninja import Query, Router, Status
 
 from bpo.accounts import actions, queries
 from bpo.accounts.models import Assignment, Membership, User
@@ -19,6 +19,7 @@ from bpo.accounts.schemas import (
     MembershipPage,
     MeOut,
 )
+from bpo.apitypes import DbId
 from bpo.errors import FieldError, documented_errors
 from bpo.paging import keyset_page
 from bpo.tenancy import queries as client_queries
@@ -67,11 +68,11 @@ def list_memberships(request: HttpRequest, params: Query[ClientPageParams]) -> d
     tags=["memberships"],
     summary="Give a person a role (provider admins)",
 )
-def create_membership(request: HttpRequest, payload: MembershipCreate) -> tuple[int, Membership]:
+def create_membership(request: HttpRequest, payload: MembershipCreate) -> Status[Membership]:
     actor = request_actor(request)
     user = _user(actor, payload.user_id)
     client = _client(actor, payload.client_id) if payload.client_id is not None else None
-    return 201, actions.membership_create(actor=actor, user=user, role=payload.role, client=client)
+    return Status(201, actions.membership_create(actor=actor, user=user, role=payload.role, client=client))
 
 
 @router.delete(
@@ -80,11 +81,11 @@ def create_membership(request: HttpRequest, payload: MembershipCreate) -> tuple[
     tags=["memberships"],
     summary="Take a role away (provider admins)",
 )
-def delete_membership(request: HttpRequest, membership_id: int) -> HttpResponse:
+def delete_membership(request: HttpRequest, membership_id: DbId) -> Status[None]:
     actor = request_actor(request)
     membership = queries.membership_get(actor=actor, membership_id=membership_id)
     actions.membership_delete(actor=actor, membership=membership)
-    return HttpResponse(status=204)
+    return Status(204, None)
 
 
 @router.get(
@@ -105,11 +106,11 @@ def list_assignments(request: HttpRequest, params: Query[ClientPageParams]) -> d
     tags=["assignments"],
     summary="Assign a staff member to a client (provider admins)",
 )
-def create_assignment(request: HttpRequest, payload: AssignmentCreate) -> tuple[int, Assignment]:
+def create_assignment(request: HttpRequest, payload: AssignmentCreate) -> Status[Assignment]:
     actor = request_actor(request)
     user = _user(actor, payload.user_id)
     client = _client(actor, payload.client_id)
-    return 201, actions.assignment_create(actor=actor, user=user, client=client)
+    return Status(201, actions.assignment_create(actor=actor, user=user, client=client))
 
 
 @router.delete(
@@ -118,11 +119,11 @@ def create_assignment(request: HttpRequest, payload: AssignmentCreate) -> tuple[
     tags=["assignments"],
     summary="Withdraw a staff member from a client (provider admins)",
 )
-def delete_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
+def delete_assignment(request: HttpRequest, assignment_id: DbId) -> Status[None]:
     actor = request_actor(request)
     assignment = queries.assignment_get(actor=actor, assignment_id=assignment_id)
     actions.assignment_delete(actor=actor, assignment=assignment)
-    return HttpResponse(status=204)
+    return Status(204, None)
 
 
 def _user(actor: Actor, user_id: int) -> User:
@@ -132,7 +133,7 @@ def _user(actor: Actor, user_id: int) -> User:
         raise FieldError("body.user_id", f"There is no person with id {user_id}.") from exc
 
 
-def _client(actor: Actor, client_id: int) -> Client:
+def _client(actor: Actor, client_id: DbId) -> Client:
     try:
         return client_queries.client_get(actor=actor, client_id=client_id)
     except Client.DoesNotExist as exc:

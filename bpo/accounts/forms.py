@@ -9,7 +9,7 @@ from bpo.accounts.roles import ROLE_CHOICES
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "username",
+    email = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "username",
                                                             "autofocus": True}))
     password = forms.CharField(strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
@@ -39,7 +39,7 @@ class ApiTokenForm(forms.Form):
 
 
 class PersonForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(label="E-mail")
     full_name = forms.CharField(max_length=200)
     is_active = forms.BooleanField(required=False, initial=True, label="Can log in")
     password = forms.CharField(

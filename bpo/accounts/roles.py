@@ -52,6 +52,13 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
 
 
+PERMISSION_DESCRIPTIONS = {
+    Permission.MANAGE_CLIENTS: "manage clients",
+    Permission.MANAGE_PEOPLE: "manage people and their roles",
+    Permission.VIEW_MEMBERS: "see who holds which role",
+    Permission.VIEW_AUDIT: "read the audit log",
+}
+
 GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_CLIENTS: frozenset({Role.ADMIN}),
     Permission.MANAGE_PEOPLE: frozenset({Role.ADMIN}),

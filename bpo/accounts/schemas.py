@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field
+
+from bpo.apitypes import DbId, StrictDbId
 
 from bpo.accounts.roles import Role
 from bpo.paging import PageParams
@@ -48,9 +50,9 @@ class MembershipOut(Schema):
 class MembershipCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: StrictInt
+    user_id: StrictDbId
     role: Role
-    client_id: StrictInt | None = None
+    client_id: StrictDbId | None = None
 
 
 class MembershipPage(Schema):
@@ -68,8 +70,8 @@ class AssignmentOut(Schema):
 class AssignmentCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: StrictInt
-    client_id: StrictInt
+    user_id: StrictDbId
+    client_id: StrictDbId
 
 
 class AssignmentPage(Schema):
@@ -78,4 +80,4 @@ class AssignmentPage(Schema):
 
 
 class ClientPageParams(PageParams):
-    client_id: int | None = Field(default=None, description="Only this client's rows.")
+    client_id: DbId | None = Field(default=None, description="Only this client's rows.")

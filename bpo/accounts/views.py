@@ -26,6 +26,8 @@ from bpo.accounts.roles import Permission
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.context import request_actor
 
+NEW_TOKEN_SESSION_KEY = "new_api_token_secret"
+
 
 @never_cache
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -56,6 +58,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
+@never_cache
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     """One's own account: roles, password change, API tokens."""
@@ -77,30 +80,33 @@ def account(request: HttpRequest) -> HttpResponse:
         "password_form": password_form,
         "token_form": ApiTokenForm(),
         "tokens": queries.api_tokens_of(actor=actor),
+        "new_secret": request.session.pop(NEW_TOKEN_SESSION_KEY, ""),
     })
 
 
 @login_required
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
-    """Create a personal API token and show its secret this once."""
+    """Create a personal API token; its secret is shown once, on the page redirected to."""
     actor = request_actor(request)
     form = ApiTokenForm(request.POST)
-    new_secret = ""
     if form.is_valid():
         try:
-            token, new_secret = actions.api_token_create(
+            _, secret = actions.api_token_create(
                 actor=actor, name=form.cleaned_data["name"],
                 expires_at=form.cleaned_data["expires_at"],
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
+        else:
+            # Kept in the session for exactly one page view, so a reload cannot resubmit.
+            request.session[NEW_TOKEN_SESSION_KEY] = secret
+            return redirect("accounts:account")
     return render(request, "accounts/account.html", {
         "password_form": PasswordChangeForm(),
-        "token_form": ApiTokenForm() if new_secret else form,
+        "token_form": form,
         "tokens": queries.api_tokens_of(actor=actor),
-        "new_secret": new_secret,
-    }, status=201 if new_secret else 400)
+    }, status=400)
 
 
 @login_required

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
+from bpo.apitypes import DbId
 from bpo.errors import documented_errors
 from bpo.paging import PageParams, keyset_page
 from bpo.tenancy import actions, queries
@@ -32,14 +33,14 @@ def list_clients(request: HttpRequest, params: Query[PageParams]) -> dict[str, o
     response={201: ClientOut, **documented_errors(403)},
     summary="Create a client (provider admins)",
 )
-def create_client(request: HttpRequest, payload: ClientCreate) -> tuple[int, Client]:
-    return 201, actions.client_create(actor=request_actor(request), **payload.dict())
+def create_client(request: HttpRequest, payload: ClientCreate) -> Status[Client]:
+    return Status(201, actions.client_create(actor=request_actor(request), **payload.dict()))
 
 
 @router.get(
     "/{client_id}", response={200: ClientOut, **documented_errors(404)}, summary="One client"
 )
-def get_client(request: HttpRequest, client_id: int) -> Client:
+def get_client(request: HttpRequest, client_id: DbId) -> Client:
     return queries.client_get(actor=request_actor(request), client_id=client_id)
 
 

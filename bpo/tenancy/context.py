@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 
-from bpo.accounts.roles import GRANTS, Permission, Role
+from bpo.accounts.roles import GRANTS, PERMISSION_DESCRIPTIONS, Permission, Role
 from bpo.tenancy.scoping import all_clients_unscoped, client_scope
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ class Forbidden(PermissionDenied):
     def __init__(self, permission: str, *, client_id: int | None = None, message: str = "") -> None:
         self.permission = permission
         self.client_id = client_id
-        super().__init__(message or f"You do not have the permission '{permission}'.")
+        what = PERMISSION_DESCRIPTIONS.get(permission, permission)  # type: ignore[call-overload]
+        super().__init__(message or f"Your role does not allow you to {what}.")
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class TenantScopeMiddleware:
                 "auth.token_refused",
                 object_type="accounts.apitoken",
                 object_id=result.token.pk if result.token else "",
+                object_repr=str(result.token) if result.token else "unknown token",
                 actor=result.token.user if result.token else None,
                 after={"reason": result.reason, "path": request.path},
             )

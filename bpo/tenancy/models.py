@@ -54,7 +54,7 @@ class Client(models.Model):
         validators=[RegexValidator(r"^[A-Z]{2}$", "Two-letter ISO 3166 country code, e.g. DE.")],
     )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField("Active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

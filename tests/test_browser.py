@@ -1,0 +1,339 @@
+"""End to end through a real Chromium (Playwright, sync API) against pytest-django's live server.
+
+Each test logs in through the real login page, as a person of the ``world`` fixture, and checks
+what that person sees and may do. Screenshots go to
+``test-artifacts/screenshots/<database vendor>/`` so the SQLite and PostgreSQL runs keep theirs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Response,
+    expect,
+    sync_playwright,
+)
+
+from bpo.accounts.models import Membership, User
+from bpo.accounts.tests.factories import PASSWORD
+from bpo.tenancy.models import Client
+from bpo.tenancy.scoping import all_clients_unscoped
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole module (starting it is the slow part).
+
+    Playwright's sync API keeps its asyncio loop marked as running in this thread, so Django
+    would refuse every ORM call of the tests (and the database flush between them) as "async
+    unsafe". They are not async: the live server answers from its own thread. Django's switch
+    for this case is turned on exactly while Playwright runs, for this module only.
+    """
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/test.sh installs it)")
+    with pytest.MonkeyPatch.context() as mp, sync_playwright() as playwright:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_world(transactional_db, live_server, world):
+    """The ``world``, committed, so the live server's thread sees it (``world`` alone uses
+    ``db``; asking for ``transactional_db`` first makes the whole test transactional)."""
+    return world
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Iterator[Page]:
+    """A fresh browser context (no cookies) per test, pointed at the live server."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # Console errors catch Content-Security-Policy violations. A page's own 4xx status (the
+        # 403 and 404 pages, a refused form) is expected and reported here too: left out.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(f"console: {message.text}")
+
+    def on_response(response: Response) -> None:
+        # Stylesheets, scripts, fonts: every one must load.
+        if response.status >= 400 and response.request.resource_type != "document":
+            problems.append(f"{response.status} {response.url}")
+
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    page.on("console", on_console)
+    page.on("response", on_response)
+    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}: {r.failure}"))
+    yield page
+    context.close()
+    assert not problems, f"The browser met problems: {problems}"
+
+
+@pytest.fixture
+def shot(page: Page):
+    """``shot("name")`` saves a full-page screenshot under the database vendor's folder."""
+    folder = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots" / connection.vendor
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def log_in(page: Page, user: User, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.get_by_label("E-mail").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def nav(page: Page):
+    return page.get_by_role("navigation", name="Main")
+
+
+def assert_styled(page: Page) -> None:
+    """Bootstrap and the icon font are loaded, i.e. the static files are served."""
+    assert page.evaluate("getComputedStyle(document.body).fontFamily").lower() != "times new roman"
+    icon_font = page.evaluate(
+        "() => { const i = document.querySelector('i.bi');"
+        " return i ? getComputedStyle(i, '::before').fontFamily : 'bootstrap-icons'; }"
+    )
+    assert "bootstrap-icons" in icon_font
+    assert page.evaluate("document.fonts.check('1em bootstrap-icons')")
+
+
+def test_client_user_sees_only_their_own_company(live_world, page: Page, shot):
+    own, other = live_world.own, live_world.other
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login/\?next=/$"))
+    shot("login_page")
+
+    log_in(page, live_world.people["client_viewer"])
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
+    cards = page.get_by_test_id("client-card")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Own Client GmbH")
+    expect(page.locator("body")).not_to_contain_text("Other Client Inc")
+    expect(page.locator("body")).not_to_contain_text("OTHERSECRET")
+    expect(nav(page).get_by_role("link", name="My company")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="People")).to_have_count(0)
+    expect(nav(page).get_by_role("link", name="Audit log")).to_have_count(0)
+    expect(page.get_by_test_id("account-link").locator(".badge")).to_have_text("Client")
+    assert_styled(page)
+    shot("client_home")
+
+    cards.first.click()
+    expect(page).to_have_url(re.compile(rf"/clients/{own.pk}/$"))
+    expect(page.get_by_test_id("client-name")).to_have_text("Own Client GmbH")
+    expect(page.get_by_role("navigation", name="breadcrumb")).to_contain_text("My company")
+    expect(page.get_by_text("Client users")).to_have_count(0)
+    shot("client_own_company")
+
+    response = page.goto(f"/clients/{other.pk}/")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="404 · Not found")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("Other Client Inc")
+    expect(page.locator("body")).not_to_contain_text("OTHERSECRET")
+    shot("client_other_company_404")
+
+    response = page.goto("/people/")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", name="403 · Not allowed")).to_be_visible()
+    expect(page.get_by_role("table")).to_have_count(0)
+    shot("client_people_403")
+
+
+def test_agent_sees_exactly_the_clients_they_are_assigned_to(live_world, page: Page, shot):
+    own, other = live_world.own, live_world.other
+    log_in(page, live_world.people["agent"])
+    expect(page).to_have_url(re.compile(r"/$"))
+    cards = page.get_by_test_id("client-card")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Own Client GmbH")
+    expect(page.locator("body")).not_to_contain_text("Other Client Inc")
+    expect(nav(page).get_by_role("link", name="Clients")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="People")).to_have_count(0)
+    expect(nav(page).get_by_role("link", name="Audit log")).to_have_count(0)
+    assert_styled(page)
+    shot("agent_home")
+
+    nav(page).get_by_role("link", name="Clients").click()
+    expect(page.get_by_test_id("client-row")).to_have_count(1)
+    expect(page.get_by_test_id("client-row")).to_contain_text("Own Client GmbH")
+    shot("agent_client_list")
+
+    page.get_by_role("link", name="Own Client GmbH").click()
+    expect(page).to_have_url(re.compile(rf"/clients/{own.pk}/$"))
+    expect(page.get_by_test_id("client-name")).to_have_text("Own Client GmbH")
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    shot("agent_own_client")
+
+    response = page.goto(f"/clients/{other.pk}/")
+    assert response is not None and response.status == 404
+
+    # On a phone the menu folds away behind a button (Bootstrap's script runs under the CSP).
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/")
+    clients_link = nav(page).get_by_role("link", name="Clients")
+    expect(clients_link).to_be_hidden()
+    nav(page).get_by_role("button", name="Menu").click()
+    expect(page.locator("#mainnav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+    expect(clients_link).to_be_visible()
+    expect(nav(page).get_by_role("link", name="People")).to_have_count(0)
+    shot("agent_home_phone_menu")
+
+
+def test_wrong_password_shows_the_error_on_the_login_page(live_world, page: Page, shot):
+    user = live_world.people["client_viewer"]
+    log_in(page, user, password="not-the-password")
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.get_by_test_id("login-error")).to_have_text(
+        "The e-mail address or the password is wrong."
+    )
+    expect(page.get_by_label("E-mail")).to_have_value(user.email)
+    expect(page.get_by_label("Password")).to_have_value("")
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    shot("login_wrong_password")
+
+
+def test_admin_creates_and_revokes_an_api_token(live_world, live_server, page: Page, shot):
+    admin = live_world.people["admin"]
+    log_in(page, admin)
+    expect(nav(page).get_by_role("link", name="People")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="Audit log")).to_be_visible()
+    page.get_by_test_id("account-link").click()
+    expect(page).to_have_url(re.compile(r"/account/$"))
+    expect(page.get_by_role("heading", name="API tokens")).to_be_visible()
+    shot("account_page")
+
+    page.get_by_label("Name", exact=True).fill("CRM sync")
+    page.get_by_role("button", name="Create").click()
+    secret = page.get_by_test_id("new-token").inner_text().strip()
+    assert secret
+    rows = page.get_by_test_id("token-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("CRM sync")
+    expect(rows.first).to_contain_text("active")
+    shot("account_token_created")
+
+    api = httpx.Client(base_url=live_server.url, timeout=10)
+    bearer = {"Authorization": f"Bearer {secret}"}
+    me = api.get("/api/v1/me", headers=bearer)
+    assert me.status_code == 200, me.text
+    assert me.json()["email"] == admin.email
+    assert me.json()["side"] == "provider"
+
+    # The secret is shown once: reloading the account page does not show it again.
+    page.goto("/account/")
+    expect(page.get_by_test_id("new-token")).to_have_count(0)
+    expect(page.locator("body")).not_to_contain_text(secret)
+
+    rows.first.get_by_role("button", name="Revoke").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="The token 'CRM sync' is revoked.")
+    ).to_be_visible()
+    expect(rows.first).to_contain_text("revoked")
+    expect(rows.first.get_by_role("button", name="Revoke")).to_have_count(0)
+    shot("account_token_revoked")
+
+    refused = api.get("/api/v1/me", headers=bearer)
+    assert refused.status_code == 401
+    error = refused.json()["error"]
+    assert error["code"] == "not_authenticated"
+    assert "revoked" in error["message"]
+    api.close()
+
+    # Both the revocation and the refused request are in the audit log.
+    nav(page).get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    expect(page.get_by_role("cell", name="api_token.revoked")).to_have_count(1)
+    expect(page.get_by_role("cell", name="auth.token_refused")).to_have_count(1)
+    expect(page.locator("body")).not_to_contain_text(secret)
+    shot("admin_audit_log")
+
+
+def test_admin_creates_a_client_and_gives_a_person_a_role(live_world, page: Page, shot):
+    log_in(page, live_world.people["admin"])
+    page.get_by_role("link", name="New client").click()
+    expect(page).to_have_url(re.compile(r"/clients/new/$"))
+    page.get_by_label("Name", exact=True).fill("Northwind Traders")
+    page.get_by_label("Slug").fill("northwind")
+    page.get_by_label("Legal name").fill("Northwind Traders Ltd")
+    page.get_by_label("Time zone").select_option("Europe/Berlin")
+    shot("admin_new_client_form")
+    page.get_by_role("button", name="Save").click()
+
+    with all_clients_unscoped("test check"):
+        client = Client.objects.get(slug="northwind")
+    expect(page).to_have_url(re.compile(rf"/clients/{client.pk}/$"))
+    expect(page.get_by_text("Northwind Traders is now a client.")).to_be_visible()
+    expect(page.get_by_test_id("client-name")).to_contain_text("Northwind Traders")
+    assert client.time_zone == "Europe/Berlin"
+    shot("admin_client_created")
+
+    page.goto("/people/new/")
+    page.get_by_label("E-mail").fill("nora@northwind.test")
+    page.get_by_label("Full name").fill("Nora North")
+    page.get_by_label("Password").fill("a-long-enough-password")
+    page.get_by_role("button", name="Add person").click()
+    person = User.objects.get(email="nora@northwind.test")
+    expect(page).to_have_url(re.compile(rf"/people/{person.pk}/$"))
+    expect(page.get_by_text("No role: this person cannot see anything yet.")).to_be_visible()
+
+    roles = page.locator("form", has=page.get_by_role("button", name="Give"))
+    # Nothing is preselected: giving a role is a deliberate choice.
+    expect(roles.get_by_label("Role", exact=True)).to_have_value("")
+    roles.get_by_label("Role", exact=True).select_option(label="Client admin")
+    roles.get_by_label("Client", exact=True).select_option(label="Northwind Traders")
+    roles.get_by_role("button", name="Give").click()
+    expect(page.get_by_text("Role given; their open sessions have ended.")).to_be_visible()
+    expect(page.get_by_test_id("membership")).to_have_count(1)
+    expect(page.get_by_test_id("membership")).to_contain_text("Client admin at Northwind Traders")
+    with all_clients_unscoped("test check"):
+        assert Membership.objects.filter(user=person, client=client, role="client_admin").exists()
+    shot("admin_person_role_given")
+
+    # A provider role with a client is refused, and the page says why.
+    roles.get_by_label("Role", exact=True).select_option(label="Agent")
+    roles.get_by_label("Client", exact=True).select_option(label="Northwind Traders")
+    roles.get_by_role("button", name="Give").click()
+    expect(roles.locator(".invalid-feedback")).to_contain_text("provider role")
+    shot("admin_person_role_refused")
+
+    page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name="People").click()
+    row = page.get_by_role("row").filter(has_text="Nora North")
+    expect(row).to_contain_text("Client admin · Northwind Traders")
+    shot("admin_people_list")
