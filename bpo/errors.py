@@ -94,7 +94,7 @@ def _ninja_path(loc: list[Any] | tuple[Any, ...]) -> str:
 
 def _validation_fields(exc: DjangoValidationError, prefix: str = "body") -> list[dict[str, str]]:
     if hasattr(exc, "error_dict"):
-        fields = []
+        fields: list[dict[str, str]] = []
         for name, errors in exc.message_dict.items():
             path = prefix if name == NON_FIELD_ERRORS else f"{prefix}.{name}"
             fields.extend({"path": path, "message": message} for message in errors)
@@ -119,7 +119,10 @@ def api_error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
         )
     if isinstance(exc, FieldError):
         return error_response(
-            request, 422, "validation_error", "The request is invalid.",
+            request,
+            422,
+            "validation_error",
+            "The request is invalid.",
             [{"path": exc.path, "message": str(exc)}],
         )
     if isinstance(exc, AuthenticationError):
@@ -145,14 +148,18 @@ def api_error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
     if isinstance(exc, HttpError):
         if isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
             return error_response(
-                request, 400, "malformed_json",
+                request,
+                400,
+                "malformed_json",
                 f"The request body is not valid JSON: {exc.__cause__}.",
                 [{"path": "body", "message": str(exc.__cause__)}],
             )
         return error_response(request, exc.status_code, _code_for(exc.status_code), str(exc))
     logger.exception("Unhandled error in %s %s", request.method, request.path, exc_info=exc)
     return error_response(
-        request, 500, "server_error",
+        request,
+        500,
+        "server_error",
         "Something went wrong on our side; quote the request id when you report it.",
     )
 

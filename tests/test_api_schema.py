@@ -38,12 +38,20 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
 def test_api_matches_its_schema(case, admin_token):
     # A schema-valid body may still name ids that do not exist (user_id 0); the API answers
     # those with 422 and the field path, which this one check would count as a rejection of
     # valid data. Every other check applies.
-    case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"},
-                           excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {admin_token}"},
+        excluded_checks=[positive_data_acceptance],
+    )

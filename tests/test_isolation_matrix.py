@@ -103,14 +103,18 @@ def token_url(template: str) -> Callable[[Any, User, str], str]:
         if target == "missing":
             return template.format(id=MISSING_ID)
         owner = (user or world.people["agent"]) if target == "own" else world.other_people["agent"]
-        token = ApiToken.objects.create(user=owner, name="t", key_id=f"k{owner.pk}", digest="0" * 64)
+        token = ApiToken.objects.create(
+            user=owner, name="t", key_id=f"k{owner.pk}", digest="0" * 64
+        )
         return template.format(id=token.pk)
 
     return build
 
 
 def body_client(world, user, target) -> dict[str, Any]:
-    return {"client_id": {"own": world.own.pk, "other": world.other.pk, "missing": MISSING_ID}[target]}
+    return {
+        "client_id": {"own": world.own.pk, "other": world.other.pk, "missing": MISSING_ID}[target]
+    }
 
 
 MATRIX: dict[str, Route] = {
@@ -120,27 +124,59 @@ MATRIX: dict[str, Route] = {
     "accounts:login": Route("GET", fixed("/login/"), EVERYONE, ok=302, anonymous=200),
     "accounts:logout": Route("POST", fixed("/logout/"), EVERYONE, ok=302, anonymous=302),
     "accounts:account": Route("GET", fixed("/account/"), EVERYONE),
-    "accounts:token_create": Route("POST", fixed("/account/tokens/"), EVERYONE, ok=302,
-                                   body=lambda w, u, t: {"name": "matrix"}),
-    "accounts:token_revoke": Route("POST", token_url("/account/tokens/{id}/revoke/"), EVERYONE,
-                                   ok=302, targets=TARGETS, admin_sees_other=False),
+    "accounts:token_create": Route(
+        "POST", fixed("/account/tokens/"), EVERYONE, ok=302, body=lambda w, u, t: {"name": "matrix"}
+    ),
+    "accounts:token_revoke": Route(
+        "POST",
+        token_url("/account/tokens/{id}/revoke/"),
+        EVERYONE,
+        ok=302,
+        targets=TARGETS,
+        admin_sees_other=False,
+    ),
     "accounts:people": Route("GET", fixed("/people/"), ADMIN),
     "accounts:person_create": Route("GET", fixed("/people/new/"), ADMIN),
-    "accounts:person": Route("GET", person_url("/people/{id}/"), ADMIN, targets=TARGETS,
-                             permission_first=True),
+    "accounts:person": Route(
+        "GET", person_url("/people/{id}/"), ADMIN, targets=TARGETS, permission_first=True
+    ),
     "accounts:membership_add": Route(
-        "POST", person_url("/people/{id}/roles/"), ADMIN, ok=302, targets=TARGETS,
+        "POST",
+        person_url("/people/{id}/roles/"),
+        ADMIN,
+        ok=302,
+        targets=TARGETS,
         permission_first=True,
-        body=lambda w, u, t: {"role": "client_admin",
-                              "client": (w.own if t == "own" else w.other).pk}),
-    "accounts:membership_remove": Route("POST", membership_url("/roles/{id}/remove/"), ADMIN,
-                                        ok=302, targets=TARGETS, permission_first=True),
+        body=lambda w, u, t: {
+            "role": "client_admin",
+            "client": (w.own if t == "own" else w.other).pk,
+        },
+    ),
+    "accounts:membership_remove": Route(
+        "POST",
+        membership_url("/roles/{id}/remove/"),
+        ADMIN,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
     "accounts:assignment_add": Route(
-        "POST", person_url("/people/{id}/assignments/", role="agent"), ADMIN, ok=302,
-        targets=TARGETS, permission_first=True,
-        body=lambda w, u, t: {"client": (w.other if t == "own" else w.own).pk}),
-    "accounts:assignment_remove": Route("POST", assignment_url("/assignments/{id}/remove/"),
-                                        ADMIN, ok=302, targets=TARGETS, permission_first=True),
+        "POST",
+        person_url("/people/{id}/assignments/", role="agent"),
+        ADMIN,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"client": (w.other if t == "own" else w.own).pk},
+    ),
+    "accounts:assignment_remove": Route(
+        "POST",
+        assignment_url("/assignments/{id}/remove/"),
+        ADMIN,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
     "tenancy:list": Route("GET", fixed("/clients/"), EVERYONE),
     "tenancy:create": Route("GET", fixed("/clients/new/"), ADMIN),
     "tenancy:detail": Route("GET", client_url("/clients/{id}/"), EVERYONE, targets=TARGETS),
@@ -150,33 +186,76 @@ MATRIX: dict[str, Route] = {
     "GET /api/v1/me": Route("GET", fixed("/api/v1/me"), EVERYONE),
     "GET /api/v1/clients": Route("GET", fixed("/api/v1/clients"), EVERYONE),
     "POST /api/v1/clients": Route(
-        "POST", fixed("/api/v1/clients"), ADMIN, ok=201,
-        body=lambda w, u, t: {"name": "Brand New", "slug": "brand-new"}),
-    "GET /api/v1/clients/{client_id}": Route("GET", client_url("/api/v1/clients/{id}"),
-                                             EVERYONE, targets=TARGETS),
+        "POST",
+        fixed("/api/v1/clients"),
+        ADMIN,
+        ok=201,
+        body=lambda w, u, t: {"name": "Brand New", "slug": "brand-new"},
+    ),
+    "GET /api/v1/clients/{client_id}": Route(
+        "GET", client_url("/api/v1/clients/{id}"), EVERYONE, targets=TARGETS
+    ),
     "PATCH /api/v1/clients/{client_id}": Route(
-        "PATCH", client_url("/api/v1/clients/{id}"), ADMIN, targets=TARGETS,
-        body=lambda w, u, t: {"legal_name": "Renamed"}),
+        "PATCH",
+        client_url("/api/v1/clients/{id}"),
+        ADMIN,
+        targets=TARGETS,
+        body=lambda w, u, t: {"legal_name": "Renamed"},
+    ),
     "GET /api/v1/memberships": Route("GET", fixed("/api/v1/memberships"), MEMBER_VIEWERS),
     "POST /api/v1/memberships": Route(
-        "POST", fixed("/api/v1/memberships"), ADMIN, ok=201, targets=TARGETS,
-        permission_first=True, missing=422,
-        body=lambda w, u, t: {"user_id": w.people["client_viewer"].pk, "role": "client_admin",
-                              **body_client(w, u, t)} if t != "other" else
-        {"user_id": w.other_people["client_viewer"].pk, "role": "client_admin",
-         **body_client(w, u, t)}),
+        "POST",
+        fixed("/api/v1/memberships"),
+        ADMIN,
+        ok=201,
+        targets=TARGETS,
+        permission_first=True,
+        missing=422,
+        body=lambda w, u, t: (
+            {
+                "user_id": w.people["client_viewer"].pk,
+                "role": "client_admin",
+                **body_client(w, u, t),
+            }
+            if t != "other"
+            else {
+                "user_id": w.other_people["client_viewer"].pk,
+                "role": "client_admin",
+                **body_client(w, u, t),
+            }
+        ),
+    ),
     "DELETE /api/v1/memberships/{membership_id}": Route(
-        "DELETE", membership_url("/api/v1/memberships/{id}"), ADMIN, ok=204, targets=TARGETS,
-        permission_first=True),
+        "DELETE",
+        membership_url("/api/v1/memberships/{id}"),
+        ADMIN,
+        ok=204,
+        targets=TARGETS,
+        permission_first=True,
+    ),
     "GET /api/v1/assignments": Route("GET", fixed("/api/v1/assignments"), ADMIN),
     "POST /api/v1/assignments": Route(
-        "POST", fixed("/api/v1/assignments"), ADMIN, ok=201, targets=TARGETS,
-        permission_first=True, missing=422,
-        body=lambda w, u, t: {"user_id": w.people["manager"].pk, **body_client(w, u, t)}
-        if t != "own" else {"user_id": w.other_people["agent"].pk, **body_client(w, u, t)}),
+        "POST",
+        fixed("/api/v1/assignments"),
+        ADMIN,
+        ok=201,
+        targets=TARGETS,
+        permission_first=True,
+        missing=422,
+        body=lambda w, u, t: (
+            {"user_id": w.people["manager"].pk, **body_client(w, u, t)}
+            if t != "own"
+            else {"user_id": w.other_people["agent"].pk, **body_client(w, u, t)}
+        ),
+    ),
     "DELETE /api/v1/assignments/{assignment_id}": Route(
-        "DELETE", assignment_url("/api/v1/assignments/{id}"), ADMIN, ok=204, targets=TARGETS,
-        permission_first=True),
+        "DELETE",
+        assignment_url("/api/v1/assignments/{id}"),
+        ADMIN,
+        ok=204,
+        targets=TARGETS,
+        permission_first=True,
+    ),
 }
 
 # Routes that are not the product's own pages: the API's own docs and schema (public metadata).
@@ -254,8 +333,12 @@ def test_isolation(world, name, role, target):
     url = route.path(world, user, target)
     body = route.body(world, user, target) if route.body else None
     if is_api:
-        response = http.generic(route.method, url, data="" if body is None else json.dumps(body),
-                                content_type="application/json")
+        response = http.generic(
+            route.method,
+            url,
+            data="" if body is None else json.dumps(body),
+            content_type="application/json",
+        )
     elif route.method == "GET":
         response = http.get(url)
     else:

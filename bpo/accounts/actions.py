@@ -67,8 +67,12 @@ def session_login(*, request: HttpRequest, email: str, password: str) -> LoginRe
     ip = ctx.ip if ctx else None
     wait = _throttle_wait(email, ip)
     if wait:
-        record("auth.login_throttled", object_type="accounts.user", object_id=email,
-               after={"retry_after_seconds": wait})
+        record(
+            "auth.login_throttled",
+            object_type="accounts.user",
+            object_id=email,
+            after={"retry_after_seconds": wait},
+        )
         minutes = max(1, round(wait / 60))
         return LoginResult(
             None, f"Too many failed attempts. Try again in about {minutes} minute(s)."
@@ -186,8 +190,12 @@ def membership_create(
             raise ValidationError({"role": f"{user.email} already holds this role."}) from exc
         user.rotate_security_stamp()
         user.save(update_fields=["security_stamp"])
-        record("membership.created", obj=membership, client_id=membership.client_id,
-               after={"user": user.email, "role": role.value, "client_id": membership.client_id})
+        record(
+            "membership.created",
+            obj=membership,
+            client_id=membership.client_id,
+            after={"user": user.email, "role": role.value, "client_id": membership.client_id},
+        )
     return membership
 
 
@@ -197,16 +205,11 @@ def membership_delete(*, actor: Actor, membership: Membership) -> None:
     if membership.client_id is not None:
         ensure_client_in_scope(membership.client_id)
     user = membership.user
-    if (
-        user.pk == actor.user.pk
-        and membership.role == Role.ADMIN
-        and membership.client_id is None
-    ):
+    if user.pk == actor.user.pk and membership.role == Role.ADMIN and membership.client_id is None:
         raise ValidationError({"role": "You cannot remove your own admin role."})
     before = {"user": user.email, "role": membership.role, "client_id": membership.client_id}
     with transaction.atomic():
-        record("membership.deleted", obj=membership, client_id=membership.client_id,
-               before=before)
+        record("membership.deleted", obj=membership, client_id=membership.client_id, before=before)
         membership.delete()
         user.rotate_security_stamp()
         user.save(update_fields=["security_stamp"])
@@ -261,8 +264,9 @@ def api_token_create(
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must lie in the future."})
     raw, key_id, digest = tokens.generate()
-    token = ApiToken(user=actor.user, name=name[:100], key_id=key_id, digest=digest,
-                     expires_at=expires_at)
+    token = ApiToken(
+        user=actor.user, name=name[:100], key_id=key_id, digest=digest, expires_at=expires_at
+    )
     with transaction.atomic():
         token.save()
         record("api_token.created", obj=token, after={"name": token.name, "key_id": key_id})

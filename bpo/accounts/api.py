@@ -37,7 +37,9 @@ router = Router()
 )
 def me(request: HttpRequest) -> dict[str, Any]:
     actor = request_actor(request)
-    roles = [{"role": r, "client_id": None} for r in sorted(actor.provider_roles)]
+    roles: list[dict[str, Any]] = [
+        {"role": r, "client_id": None} for r in sorted(actor.provider_roles)
+    ]
     for client_id, client_roles in sorted(actor.client_roles.items()):
         roles += [{"role": r, "client_id": client_id} for r in sorted(client_roles)]
     return {
@@ -72,7 +74,9 @@ def create_membership(request: HttpRequest, payload: MembershipCreate) -> Status
     actor = request_actor(request)
     user = _user(actor, payload.user_id)
     client = _client(actor, payload.client_id) if payload.client_id is not None else None
-    return Status(201, actions.membership_create(actor=actor, user=user, role=payload.role, client=client))
+    return Status(
+        201, actions.membership_create(actor=actor, user=user, role=payload.role, client=client)
+    )
 
 
 @router.delete(

@@ -9,19 +9,31 @@ from bpo.accounts.roles import ROLE_CHOICES
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "username",
-                                                            "autofocus": True}))
-    password = forms.CharField(strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(
+        label="E-mail",
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(label="Current password", strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    new_password = forms.CharField(label="New password", strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    new_password_again = forms.CharField(label="New password, again", strip=False,
-                                         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    old_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password_again = forms.CharField(
+        label="New password, again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
@@ -33,7 +45,8 @@ class PasswordChangeForm(forms.Form):
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'CRM sync'.")
     expires_at = forms.DateTimeField(
-        required=False, label="Expires (optional)",
+        required=False,
+        label="Expires (optional)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
@@ -43,15 +56,18 @@ class PersonForm(forms.Form):
     full_name = forms.CharField(max_length=200)
     is_active = forms.BooleanField(required=False, initial=True, label="Can log in")
     password = forms.CharField(
-        required=False, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 10 characters. Leave empty to keep the current one.",
     )
 
 
 class MembershipForm(forms.Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
-    client = forms.TypedChoiceField(coerce=int, required=False, empty_value=None,
-                                    help_text="Empty for a provider role.")
+    client = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, help_text="Empty for a provider role."
+    )
 
     def __init__(self, *args: object, clients: list[tuple[int, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -66,7 +82,7 @@ class AssignmentForm(forms.Form):
         self.fields["client"].choices = clients  # type: ignore[attr-defined]
 
 
-def add_validation_errors(form: forms.Form, exc: ValidationError) -> None:
+def add_validation_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show an action's ValidationError on the form: per field where it names one."""
     if hasattr(exc, "error_dict"):
         for field, errors in exc.message_dict.items():

@@ -119,7 +119,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = self.client.name if self.client_id else "provider"
+        where = self.client.name if self.client is not None else "provider"
         return f"{self.user.email}: {self.role} @ {where}"
 
 
@@ -131,9 +131,7 @@ class Assignment(ClientOwnedModel):
 
     class Meta:
         ordering = ["client__name", "user__full_name"]
-        constraints = [
-            models.UniqueConstraint(fields=["client", "user"], name="assignment_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["client", "user"], name="assignment_unique")]
 
     def __str__(self) -> str:
         return f"{self.user.email} → client {self.client_id}"

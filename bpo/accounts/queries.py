@@ -16,12 +16,18 @@ def memberships_visible(*, actor: Actor, client_id: int | None = None) -> QueryS
     actor.require(Permission.VIEW_MEMBERS, client_id=client_id)
     memberships = Membership.objects.select_related("user", "client").order_by("id")
     if not actor.can(Permission.MANAGE_PEOPLE):
-        managed = [cid for cid in actor.client_roles if actor.has_role(Role.CLIENT_ADMIN, client_id=cid)]
+        managed = [
+            cid for cid in actor.client_roles if actor.has_role(Role.CLIENT_ADMIN, client_id=cid)
+        ]
         memberships = memberships.filter(client_id__in=managed)
     if client_id is not None:
         memberships = memberships.filter(client_id=client_id)
-    record("personal_data.viewed", object_type="accounts.membership",
-           object_repr="membership list", client_id=client_id)
+    record(
+        "personal_data.viewed",
+        object_type="accounts.membership",
+        object_repr="membership list",
+        client_id=client_id,
+    )
     return memberships
 
 
@@ -78,9 +84,11 @@ def assignment_get(*, actor: Actor, assignment_id: int) -> Assignment:
 
 def staff_of_client(*, client_id: int) -> QuerySet[User]:
     """Provider staff assigned to a client in scope (names and e-mails shown on its page)."""
-    return User.objects.filter(
-        assignments__in=Assignment.objects.filter(client_id=client_id)
-    ).prefetch_related("memberships").distinct()
+    return (
+        User.objects.filter(assignments__in=Assignment.objects.filter(client_id=client_id))
+        .prefetch_related("memberships")
+        .distinct()
+    )
 
 
 def api_tokens_of(*, actor: Actor) -> QuerySet[ApiToken]:

@@ -7,9 +7,8 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from bpo.apitypes import DbId, StrictDbId
-
 from bpo.accounts.roles import Role
+from bpo.apitypes import DbId, StrictDbId
 from bpo.paging import PageParams
 
 

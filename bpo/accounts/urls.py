@@ -15,6 +15,7 @@ urlpatterns = [
     path("people/<int:user_id>/roles/", views.membership_add, name="membership_add"),
     path("roles/<int:membership_id>/remove/", views.membership_remove, name="membership_remove"),
     path("people/<int:user_id>/assignments/", views.assignment_add, name="assignment_add"),
-    path("assignments/<int:assignment_id>/remove/", views.assignment_remove,
-         name="assignment_remove"),
+    path(
+        "assignments/<int:assignment_id>/remove/", views.assignment_remove, name="assignment_remove"
+    ),
 ]

@@ -38,7 +38,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
         result = actions.session_login(
-            request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            request=request,
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
         )
         if result.user is not None:
             safe = url_has_allowed_host_and_scheme(
@@ -67,7 +69,8 @@ def account(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and password_form.is_valid():
         try:
             actions.password_change(
-                actor=actor, request=request,
+                actor=actor,
+                request=request,
                 old=password_form.cleaned_data["old_password"],
                 new=password_form.cleaned_data["new_password"],
             )
@@ -76,12 +79,16 @@ def account(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your password is changed; your other sessions have ended.")
             return redirect("accounts:account")
-    return render(request, "accounts/account.html", {
-        "password_form": password_form,
-        "token_form": ApiTokenForm(),
-        "tokens": queries.api_tokens_of(actor=actor),
-        "new_secret": request.session.pop(NEW_TOKEN_SESSION_KEY, ""),
-    })
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "password_form": password_form,
+            "token_form": ApiTokenForm(),
+            "tokens": queries.api_tokens_of(actor=actor),
+            "new_secret": request.session.pop(NEW_TOKEN_SESSION_KEY, ""),
+        },
+    )
 
 
 @login_required
@@ -93,7 +100,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             _, secret = actions.api_token_create(
-                actor=actor, name=form.cleaned_data["name"],
+                actor=actor,
+                name=form.cleaned_data["name"],
                 expires_at=form.cleaned_data["expires_at"],
             )
         except ValidationError as exc:
@@ -102,11 +110,16 @@ def token_create(request: HttpRequest) -> HttpResponse:
             # Kept in the session for exactly one page view, so a reload cannot resubmit.
             request.session[NEW_TOKEN_SESSION_KEY] = secret
             return redirect("accounts:account")
-    return render(request, "accounts/account.html", {
-        "password_form": PasswordChangeForm(),
-        "token_form": form,
-        "tokens": queries.api_tokens_of(actor=actor),
-    }, status=400)
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "password_form": PasswordChangeForm(),
+            "token_form": form,
+            "tokens": queries.api_tokens_of(actor=actor),
+        },
+        status=400,
+    )
 
 
 @login_required
@@ -131,9 +144,14 @@ def people(request: HttpRequest) -> HttpResponse:
     """Everyone who can log in, with their roles."""
     actor = request_actor(request)
     search = request.GET.get("q", "").strip()
-    return render(request, "accounts/people.html", {
-        "people": queries.users_visible(actor=actor, search=search), "q": search,
-    })
+    return render(
+        request,
+        "accounts/people.html",
+        {
+            "people": queries.users_visible(actor=actor, search=search),
+            "q": search,
+        },
+    )
 
 
 @login_required
@@ -152,8 +170,9 @@ def person_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{user.full_name} is added. Now give them a role.")
             return redirect("accounts:person", user_id=user.pk)
-    return render(request, "accounts/person_form.html", {"form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "accounts/person_form.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 def _person_or_404(request: HttpRequest, user_id: int) -> User:
@@ -168,8 +187,10 @@ def person(request: HttpRequest, user_id: int) -> HttpResponse:
     """A person's details, roles and client assignments, all editable."""
     actor = request_actor(request)
     user = _person_or_404(request, user_id)
-    form = PersonForm(request.POST or None, initial={
-        "email": user.email, "full_name": user.full_name, "is_active": user.is_active})
+    form = PersonForm(
+        request.POST or None,
+        initial={"email": user.email, "full_name": user.full_name, "is_active": user.is_active},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             actions.user_update(actor=actor, user=user, **form.cleaned_data)
@@ -181,8 +202,9 @@ def person(request: HttpRequest, user_id: int) -> HttpResponse:
     return _render_person(request, user, form=form, status=400 if form.errors else 200)
 
 
-def _render_person(request: HttpRequest, user: User, *, status: int = 200,
-                   **forms: object) -> HttpResponse:
+def _render_person(
+    request: HttpRequest, user: User, *, status: int = 200, **forms: object
+) -> HttpResponse:
     actor = request_actor(request)
     clients = [(c.pk, c.name) for c in client_queries.clients_visible(actor=actor)]
     memberships = list(queries.memberships_of(actor=actor, user=user))
@@ -191,8 +213,10 @@ def _render_person(request: HttpRequest, user: User, *, status: int = 200,
         "memberships": memberships,
         "is_provider_staff": any(m.client_id is None for m in memberships),
         "assignments": queries.assignments_visible(actor=actor, user_id=user.pk),
-        "form": forms.get("form") or PersonForm(initial={
-            "email": user.email, "full_name": user.full_name, "is_active": user.is_active}),
+        "form": forms.get("form")
+        or PersonForm(
+            initial={"email": user.email, "full_name": user.full_name, "is_active": user.is_active}
+        ),
         "membership_form": forms.get("membership_form") or MembershipForm(clients=clients),
         "assignment_form": forms.get("assignment_form") or AssignmentForm(clients=clients),
     }
@@ -211,8 +235,9 @@ def membership_add(request: HttpRequest, user_id: int) -> HttpResponse:
         client_id = form.cleaned_data["client"]
         client = client_queries.client_get(actor=actor, client_id=client_id) if client_id else None
         try:
-            actions.membership_create(actor=actor, user=user, role=form.cleaned_data["role"],
-                                      client=client)
+            actions.membership_create(
+                actor=actor, user=user, role=form.cleaned_data["role"], client=client
+            )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:

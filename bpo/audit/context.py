@@ -25,7 +25,9 @@ def new_request_id() -> str:
 
 
 @contextmanager
-def request_context(*, request_id: str | None = None, ip: str | None = None) -> Iterator[RequestContext]:
+def request_context(
+    *, request_id: str | None = None, ip: str | None = None
+) -> Iterator[RequestContext]:
     """Tag everything audited inside with this request id and IP (jobs and commands use it too)."""
     ctx = RequestContext(request_id=request_id or new_request_id(), ip=ip)
     token = _context.set(ctx)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,13 +28,16 @@ def _int_or_none(value: str | None) -> int | None:
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Newest entries first, filterable by action prefix, client and actor; 100 per page."""
     actor = request_actor(request)
-    filters = {
+    filters: dict[str, Any] = {
         "action": request.GET.get("action", "").strip(),
         "client_id": _int_or_none(request.GET.get("client")),
         "actor_email": request.GET.get("actor", "").strip(),
     }
-    entries = list(audit_entries(actor=actor, before_id=_int_or_none(request.GET.get("before")),
-                                 **filters)[: PAGE_SIZE + 1])
+    entries = list(
+        audit_entries(actor=actor, before_id=_int_or_none(request.GET.get("before")), **filters)[
+            : PAGE_SIZE + 1
+        ]
+    )
     has_more = len(entries) > PAGE_SIZE
     entries = entries[:PAGE_SIZE]
     report = None
@@ -42,10 +47,14 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     clients = {c.pk: c.name for c in client_queries.clients_visible(actor=actor)}
     for entry in entries:
         entry.client_name = clients.get(entry.client_id, "") if entry.client_id else ""  # type: ignore[attr-defined]
-    return render(request, "audit/list.html", {
-        "entries": entries,
-        "next_before": entries[-1].pk if has_more else None,
-        "filters": filters,
-        "clients": clients,
-        "report": report,
-    })
+    return render(
+        request,
+        "audit/list.html",
+        {
+            "entries": entries,
+            "next_before": entries[-1].pk if has_more else None,
+            "filters": filters,
+            "clients": clients,
+            "report": report,
+        },
+    )

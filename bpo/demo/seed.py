@@ -33,28 +33,44 @@ class DemoPerson:
     assigned_to: tuple[str, ...] = ()  # slugs, for provider staff
 
 
-PROVIDER = {"name": "Meridian Outsourcing", "legal_name": "Meridian Outsourcing GmbH",
-            "country": "DE", "time_zone": "Europe/Berlin"}
+PROVIDER = {
+    "name": "Meridian Outsourcing",
+    "legal_name": "Meridian Outsourcing GmbH",
+    "country": "DE",
+    "time_zone": "Europe/Berlin",
+}
 
 CLIENTS = [
-    {"slug": "northwind", "name": "Northwind Commerce", "legal_name": "Northwind Commerce AG",
-     "country": "DE", "time_zone": "Europe/Berlin"},
-    {"slug": "acme", "name": "Acme Precision Manufacturing",
-     "legal_name": "Acme Precision Manufacturing Inc.", "country": "US",
-     "time_zone": "America/Chicago"},
+    {
+        "slug": "northwind",
+        "name": "Northwind Commerce",
+        "legal_name": "Northwind Commerce AG",
+        "country": "DE",
+        "time_zone": "Europe/Berlin",
+    },
+    {
+        "slug": "acme",
+        "name": "Acme Precision Manufacturing",
+        "legal_name": "Acme Precision Manufacturing Inc.",
+        "country": "US",
+        "time_zone": "America/Chicago",
+    },
 ]
 
 PEOPLE = [
     DemoPerson("admin@meridian.example", "Ada Admin", Role.ADMIN),
-    DemoPerson("manager@meridian.example", "Max Manager", Role.MANAGER, None,
-               ("northwind", "acme")),
+    DemoPerson(
+        "manager@meridian.example", "Max Manager", Role.MANAGER, None, ("northwind", "acme")
+    ),
     DemoPerson("agent@meridian.example", "Alex Agent", Role.AGENT, None, ("northwind",)),
     DemoPerson("accountant@meridian.example", "Farah Accountant", Role.AGENT, None, ("acme",)),
     DemoPerson("qa@meridian.example", "Quinn Quality", Role.QA, None, ("northwind",)),
-    DemoPerson("finance@meridian.example", "Fin Finance", Role.FINANCE, None,
-               ("northwind", "acme")),
-    DemoPerson("planner@meridian.example", "Pat Planner", Role.PLANNER, None,
-               ("northwind", "acme")),
+    DemoPerson(
+        "finance@meridian.example", "Fin Finance", Role.FINANCE, None, ("northwind", "acme")
+    ),
+    DemoPerson(
+        "planner@meridian.example", "Pat Planner", Role.PLANNER, None, ("northwind", "acme")
+    ),
     DemoPerson("admin@northwind.example", "Nora Northwind", Role.CLIENT_ADMIN, "northwind"),
     DemoPerson("viewer@northwind.example", "Victor Northwind", Role.CLIENT_VIEWER, "northwind"),
     DemoPerson("admin@acme.example", "Andrea Acme", Role.CLIENT_ADMIN, "acme"),
@@ -69,11 +85,16 @@ def seed(progress: Callable[[str], None] = print) -> None:
         Provider.objects.update_or_create(pk=1, defaults=PROVIDER)
         admin = User.objects.filter(email=admin_spec.email).first()
         if admin is None:
-            admin = User.objects.create_user(admin_spec.email, DEMO_PASSWORD,
-                                             full_name=admin_spec.full_name)
+            admin = User.objects.create_user(
+                admin_spec.email, DEMO_PASSWORD, full_name=admin_spec.full_name
+            )
             Membership.objects.create(user=admin, role=Role.ADMIN)
-            record("demo.bootstrap_admin", obj=admin, actor=admin,
-                   after={"email": admin.email, "role": Role.ADMIN.value})
+            record(
+                "demo.bootstrap_admin",
+                obj=admin,
+                actor=admin,
+                after={"email": admin.email, "role": Role.ADMIN.value},
+            )
     progress(f"[1/3] provider {PROVIDER['name']} and admin {admin.email}")
 
     with all_clients_unscoped("the demo seeder looks up clients by slug"):
@@ -84,26 +105,31 @@ def seed(progress: Callable[[str], None] = print) -> None:
                 existing[spec["slug"]] = clients.client_create(actor=actor, **spec)
     progress(f"[2/3] clients: {', '.join(spec['name'] for spec in CLIENTS)}")
 
-    for number, spec in enumerate(PEOPLE[1:], start=1):
+    for number, person in enumerate(PEOPLE[1:], start=1):
         with acting_as(actor_for(admin)) as actor:
-            user = User.objects.filter(email=spec.email).first()
+            user = User.objects.filter(email=person.email).first()
             if user is None:
-                user = people.user_create(actor=actor, email=spec.email,
-                                          full_name=spec.full_name, password=DEMO_PASSWORD)
-            client = existing[spec.client] if spec.client else None
-            if not Membership.objects.filter(user=user, role=spec.role, client=client).exists():
-                people.membership_create(actor=actor, user=user, role=spec.role, client=client)
-            for slug in spec.assigned_to:
+                user = people.user_create(
+                    actor=actor,
+                    email=person.email,
+                    full_name=person.full_name,
+                    password=DEMO_PASSWORD,
+                )
+            client = existing[person.client] if person.client else None
+            if not Membership.objects.filter(user=user, role=person.role, client=client).exists():
+                people.membership_create(actor=actor, user=user, role=person.role, client=client)
+            for slug in person.assigned_to:
                 if not Assignment.objects.filter(user=user, client=existing[slug]).exists():
                     people.assignment_create(actor=actor, user=user, client=existing[slug])
-        progress(f"[3/3] people {number}/{len(PEOPLE) - 1}: {spec.email}")
+        progress(f"[3/3] people {number}/{len(PEOPLE) - 1}: {person.email}")
 
 
 def logins_table() -> str:
     """The demo logins, as printed after seeding and written in the README."""
     lines = [f"Demo logins (password for all: {DEMO_PASSWORD})"]
     for spec in PEOPLE:
-        where = spec.client or ("all clients" if spec.role == Role.ADMIN
-                                else ", ".join(spec.assigned_to))
+        where = spec.client or (
+            "all clients" if spec.role == Role.ADMIN else ", ".join(spec.assigned_to)
+        )
         lines.append(f"  {spec.email:32} {spec.role.label:18} {where}")
     return "\n".join(lines)

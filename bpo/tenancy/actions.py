@@ -21,8 +21,9 @@ def client_create(*, actor: Actor, **fields: Any) -> Client:
     client.full_clean()
     with transaction.atomic():
         client.save()
-        record("client.created", obj=client, client_id=client.pk,
-               after=snapshot(client, CLIENT_FIELDS))
+        record(
+            "client.created", obj=client, client_id=client.pk, after=snapshot(client, CLIENT_FIELDS)
+        )
     return client
 
 
@@ -37,6 +38,11 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
     client.full_clean()
     with transaction.atomic():
         client.save()
-        record("client.updated", obj=client, client_id=client.pk, before=before,
-               after=snapshot(client, CLIENT_FIELDS))
+        record(
+            "client.updated",
+            obj=client,
+            client_id=client.pk,
+            before=before,
+            after=snapshot(client, CLIENT_FIELDS),
+        )
     return client

@@ -21,8 +21,12 @@ class TenantCommand(BaseCommand, metaclass=ABCMeta):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--client", required=True, help="The client's key (slug) or id.")
-        parser.add_argument("--as", dest="as_email", required=True,
-                            help="E-mail of the person running the command (audited as them).")
+        parser.add_argument(
+            "--as",
+            dest="as_email",
+            required=True,
+            help="E-mail of the person running the command (audited as them).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from bpo.accounts.models import User

@@ -75,8 +75,11 @@ class Actor:
     def narrowed_to(self, client_id: int) -> Actor:
         """The same person acting for one client only (commands and jobs work per client)."""
         if client_id not in self.client_ids:
-            raise Forbidden("client_access", client_id=client_id,
-                            message=f"{self.user.email} may not act for client {client_id}.")
+            raise Forbidden(
+                "client_access",
+                client_id=client_id,
+                message=f"{self.user.email} may not act for client {client_id}.",
+            )
         return Actor(
             user=self.user,
             provider_roles=self.provider_roles,

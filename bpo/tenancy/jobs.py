@@ -42,8 +42,9 @@ def client_job(func: Callable[..., R]) -> Callable[..., R]:
         actor = actor_for(user)
         if int(client_id) not in actor.client_ids:
             raise JobScopeError(f"Job {name}: {user.email} may not act for client {client_id}.")
-        with request_context(request_id=f"job-{name}"[:64]), acting_as(
-            actor.narrowed_to(int(client_id))
+        with (
+            request_context(request_id=f"job-{name}"[:64]),
+            acting_as(actor.narrowed_to(int(client_id))),
         ):
             return func(**kwargs)
 

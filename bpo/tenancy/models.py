@@ -44,7 +44,9 @@ class Client(models.Model):
     slug = models.SlugField(
         max_length=60,
         unique=True,
-        validators=[RegexValidator(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "Lowercase letters, digits, '-'.")],
+        validators=[
+            RegexValidator(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "Lowercase letters, digits, '-'.")
+        ],
         help_text="Short stable key used in commands and URLs, e.g. 'northwind'.",
     )
     legal_name = models.CharField(max_length=300, blank=True)

@@ -63,7 +63,7 @@ def active_client_ids() -> frozenset[int]:
     return frozenset(current[DIMENSION])
 
 
-def ensure_client_in_scope(client_id: int | None) -> int:
+def ensure_client_in_scope(client_id: object) -> int:
     """Check an identifier taken from a request, a file or a job against the active scope.
 
     Raises ``ScopeError`` when the id is not one of the clients the code may touch now; tenant
@@ -72,7 +72,7 @@ def ensure_client_in_scope(client_id: int | None) -> int:
     if client_id is None:
         raise ScopeError("A client is required here.")
     try:
-        key = int(client_id)
+        key = int(client_id)  # type: ignore[call-overload]
     except (TypeError, ValueError) as exc:
         raise ScopeError(f"{client_id!r} is not a client id.") from exc
     if key not in active_client_ids():
@@ -108,7 +108,7 @@ class TenantManager(models.Manager):
         self.lookup = lookup
 
     def deconstruct(self) -> tuple[bool, str | None, str | None, tuple[Any, ...], dict[str, Any]]:
-        as_manager, path, qs, args, kwargs = super().deconstruct()
+        as_manager, path, qs, _args, _kwargs = super().deconstruct()
         return as_manager, path, qs, (), {"lookup": self.lookup}
 
     def get_queryset(self) -> models.QuerySet:

@@ -30,10 +30,14 @@ def _client_or_404(request: HttpRequest, client_id: int) -> Client:
 def client_list(request: HttpRequest) -> HttpResponse:
     """Clients the actor may see."""
     actor = request_actor(request)
-    return render(request, "tenancy/client_list.html", {
-        "clients": queries.clients_visible(actor=actor),
-        "can_manage": actor.can(Permission.MANAGE_CLIENTS),
-    })
+    return render(
+        request,
+        "tenancy/client_list.html",
+        {
+            "clients": queries.clients_visible(actor=actor),
+            "can_manage": actor.can(Permission.MANAGE_CLIENTS),
+        },
+    )
 
 
 @login_required
@@ -42,18 +46,24 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     actor = request_actor(request)
     client = _client_or_404(request, client_id)
     can_view_members = actor.can(Permission.VIEW_MEMBERS, client_id=client.pk)
-    return render(request, "tenancy/client_detail.html", {
-        "client": client,
-        "can_manage": actor.can(Permission.MANAGE_CLIENTS, client_id=client.pk),
-        "members": (
-            people_queries.memberships_visible(actor=actor, client_id=client.pk)
-            if can_view_members else None
-        ),
-        "staff": (
-            people_queries.assignments_visible(actor=actor, client_id=client.pk)
-            if actor.can(Permission.MANAGE_PEOPLE) else None
-        ),
-    })
+    return render(
+        request,
+        "tenancy/client_detail.html",
+        {
+            "client": client,
+            "can_manage": actor.can(Permission.MANAGE_CLIENTS, client_id=client.pk),
+            "members": (
+                people_queries.memberships_visible(actor=actor, client_id=client.pk)
+                if can_view_members
+                else None
+            ),
+            "staff": (
+                people_queries.assignments_visible(actor=actor, client_id=client.pk)
+                if actor.can(Permission.MANAGE_PEOPLE)
+                else None
+            ),
+        },
+    )
 
 
 @login_required
@@ -70,8 +80,12 @@ def client_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{client.name} is now a client.")
             return redirect("tenancy:detail", client_id=client.pk)
-    return render(request, "tenancy/client_form.html", {"form": form, "client": None},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "tenancy/client_form.html",
+        {"form": form, "client": None},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -90,5 +104,9 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
         else:
             messages.success(request, "Saved.")
             return redirect("tenancy:detail", client_id=client.pk)
-    return render(request, "tenancy/client_form.html", {"form": form, "client": client},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "tenancy/client_form.html",
+        {"form": form, "client": client},
+        status=400 if form.errors else 200,
+    )

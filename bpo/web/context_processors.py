@@ -17,8 +17,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if actor is None:
         return {"nav_items": [], "provider": Provider.current()}
     items = [("Home", reverse("web:home"), "house")]
-    items.append(("Clients" if actor.is_provider else "My company", reverse("tenancy:list"),
-                  "buildings"))
+    items.append(
+        ("Clients" if actor.is_provider else "My company", reverse("tenancy:list"), "buildings")
+    )
     if actor.can(Permission.MANAGE_PEOPLE):
         items.append(("People", reverse("accounts:people"), "people"))
     if actor.can(Permission.VIEW_AUDIT):
@@ -27,8 +28,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     path = request.path
     return {
         "nav_items": [
-            {"label": label, "url": url, "icon": icon,
-             "active": path == url or (url != "/" and path.startswith(url))}
+            {
+                "label": label,
+                "url": url,
+                "icon": icon,
+                "active": path == url or (url != "/" and path.startswith(url)),
+            }
             for label, url, icon in items
         ],
         "actor": actor,

@@ -39,19 +39,37 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         after={"permission": getattr(exception, "permission", "")},
     )
     message = str(exception) if exception is not None and str(exception) else ""
-    return render(request, "web/error.html",
-                  {"status": 403, "title": "Not allowed", "message": message}, status=403)
+    return render(
+        request,
+        "web/error.html",
+        {"status": 403, "title": "Not allowed", "message": message},
+        status=403,
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 page; also what another client's object looks like."""
-    return render(request, "web/error.html",
-                  {"status": 404, "title": "Not found",
-                   "message": "There is nothing here, or it is not yours to see."}, status=404)
+    return render(
+        request,
+        "web/error.html",
+        {
+            "status": 404,
+            "title": "Not found",
+            "message": "There is nothing here, or it is not yours to see.",
+        },
+        status=404,
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """500 page that names the request id for support."""
-    return render(request, "web/error.html",
-                  {"status": 500, "title": "Something went wrong",
-                   "message": "Quote the request id below when you report this."}, status=500)
+    return render(
+        request,
+        "web/error.html",
+        {
+            "status": 500,
+            "title": "Something went wrong",
+            "message": "Quote the request id below when you report this.",
+        },
+        status=500,
+    )

@@ -18,9 +18,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def saved(self, create, extracted, **kwargs):
+    def saved(obj, create, extracted, **kwargs):  # factory-boy passes the built object
         if create:
-            self.save()
+            obj.save()
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

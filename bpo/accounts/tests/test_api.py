@@ -60,11 +60,14 @@ def test_admin_sees_every_client(world):
     assert {c["slug"] for c in body["items"]} == {"own", "other"}
 
 
-@pytest.mark.parametrize("header,message", [
-    ("Bearer obpo_nothing_here", "unknown"),
-    ("Bearer garbage", "malformed"),
-    ("Basic dXNlcjpwYXNz", "Bearer"),
-])
+@pytest.mark.parametrize(
+    "header,message",
+    [
+        ("Bearer obpo_nothing_here", "unknown"),
+        ("Bearer garbage", "malformed"),
+        ("Basic dXNlcjpwYXNz", "Bearer"),
+    ],
+)
 def test_bad_tokens_get_401_with_a_reason(world, header, message):
     response = HttpClient(headers={"Authorization": header}).get("/api/v1/me")
     assert response.status_code == 401
@@ -93,8 +96,9 @@ def test_token_follows_role_changes_at_once(world):
     raw = token_for(world, "manager")
     assert api(raw).get(f"/api/v1/clients/{world.own.pk}").status_code == 200
     with acting_as(world.actor("admin")) as admin:
-        actions.assignment_delete(actor=admin, assignment=Assignment.objects.get(
-            user=world.people["manager"]))
+        actions.assignment_delete(
+            actor=admin, assignment=Assignment.objects.get(user=world.people["manager"])
+        )
     assert api(raw).get(f"/api/v1/clients/{world.own.pk}").status_code == 404
 
 
@@ -123,8 +127,9 @@ def test_validation_errors_name_the_field(world):
 
 def test_model_validation_errors_name_the_field(world):
     http = api(token_for(world, "admin"))
-    response = send(http, "POST", "/api/v1/clients",
-                    {"name": "Zed", "slug": "zed", "time_zone": "Mars/Olympus"})
+    response = send(
+        http, "POST", "/api/v1/clients", {"name": "Zed", "slug": "zed", "time_zone": "Mars/Olympus"}
+    )
     assert response.status_code == 422
     fields = response.json()["error"]["fields"]
     assert fields[0]["path"] == "body.time_zone" and "time zone" in fields[0]["message"]
@@ -150,8 +155,12 @@ def test_malformed_json_is_400_and_changes_nothing(world):
 
 def test_wrong_types_are_422(world):
     http = api(token_for(world, "admin"))
-    response = send(http, "POST", "/api/v1/memberships",
-                    {"user_id": "seven", "role": "emperor", "client_id": []})
+    response = send(
+        http,
+        "POST",
+        "/api/v1/memberships",
+        {"user_id": "seven", "role": "emperor", "client_id": []},
+    )
     assert response.status_code == 422
     paths = {f["path"] for f in response.json()["error"]["fields"]}
     assert {"body.payload.user_id", "body.payload.role", "body.payload.client_id"} <= paths
@@ -160,8 +169,9 @@ def test_wrong_types_are_422(world):
 def test_huge_payload_is_refused(world, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     http = api(token_for(world, "admin"))
-    response = send(http, "POST", "/api/v1/clients",
-                    {"name": "Big", "slug": "big", "legal_name": "x" * 50_000})
+    response = send(
+        http, "POST", "/api/v1/clients", {"name": "Big", "slug": "big", "legal_name": "x" * 50_000}
+    )
     assert response.status_code in (413, 422)
     with all_clients_unscoped("test"):
         assert not Client.objects.filter(slug="big").exists()
@@ -171,41 +181,69 @@ def test_another_clients_id_in_the_body_is_refused(world):
     """A client admin cannot reach another client through a body id; an admin may create
     memberships only for clients that exist."""
     http = api(token_for(world, "admin"))
-    response = send(http, "POST", "/api/v1/memberships",
-                    {"user_id": world.people["client_viewer"].pk, "role": "client_admin",
-                     "client_id": 987654})
+    response = send(
+        http,
+        "POST",
+        "/api/v1/memberships",
+        {"user_id": world.people["client_viewer"].pk, "role": "client_admin", "client_id": 987654},
+    )
     assert response.status_code == 422
     assert response.json()["error"]["fields"] == [
-        {"path": "body.client_id", "message": "There is no client with id 987654."}]
+        {"path": "body.client_id", "message": "There is no client with id 987654."}
+    ]
 
 
 def test_membership_rules_are_explained(world):
     http = api(token_for(world, "admin"))
-    provider_with_client = send(http, "POST", "/api/v1/memberships", {
-        "user_id": world.people["agent"].pk, "role": "qa", "client_id": world.own.pk})
+    provider_with_client = send(
+        http,
+        "POST",
+        "/api/v1/memberships",
+        {"user_id": world.people["agent"].pk, "role": "qa", "client_id": world.own.pk},
+    )
     assert provider_with_client.status_code == 422
     assert "provider role" in provider_with_client.json()["error"]["fields"][0]["message"]
-    mixing = send(http, "POST", "/api/v1/memberships", {
-        "user_id": world.people["agent"].pk, "role": "client_viewer", "client_id": world.own.pk})
+    mixing = send(
+        http,
+        "POST",
+        "/api/v1/memberships",
+        {"user_id": world.people["agent"].pk, "role": "client_viewer", "client_id": world.own.pk},
+    )
     assert "either for the provider or for a client" in mixing.content.decode()
-    two_clients = send(http, "POST", "/api/v1/memberships", {
-        "user_id": world.people["client_viewer"].pk, "role": "client_viewer",
-        "client_id": world.other.pk})
+    two_clients = send(
+        http,
+        "POST",
+        "/api/v1/memberships",
+        {
+            "user_id": world.people["client_viewer"].pk,
+            "role": "client_viewer",
+            "client_id": world.other.pk,
+        },
+    )
     assert "exactly one client" in two_clients.content.decode()
 
 
 def test_membership_create_and_delete_are_audited(world):
     http = api(token_for(world, "admin"))
-    created = send(http, "POST", "/api/v1/memberships", {
-        "user_id": world.people["client_viewer"].pk, "role": "client_admin",
-        "client_id": world.own.pk})
+    created = send(
+        http,
+        "POST",
+        "/api/v1/memberships",
+        {
+            "user_id": world.people["client_viewer"].pk,
+            "role": "client_admin",
+            "client_id": world.own.pk,
+        },
+    )
     assert created.status_code == 201
     membership_id = created.json()["id"]
     assert send(http, "DELETE", f"/api/v1/memberships/{membership_id}").status_code == 204
     assert not Membership.objects.filter(pk=membership_id).exists()
-    actions_logged = list(AuditEntry.objects.filter(
-        object_type="accounts.membership", object_id=str(membership_id)).values_list(
-        "action", flat=True))
+    actions_logged = list(
+        AuditEntry.objects.filter(
+            object_type="accounts.membership", object_id=str(membership_id)
+        ).values_list("action", flat=True)
+    )
     assert sorted(actions_logged) == ["membership.created", "membership.deleted"]
 
 
@@ -213,7 +251,8 @@ def test_client_admin_lists_only_own_memberships(world):
     body = api(token_for(world, "client_admin")).get("/api/v1/memberships").json()
     assert {m["client_id"] for m in body["items"]} == {world.own.pk}
     foreign = api(token_for(world, "client_admin")).get(
-        f"/api/v1/memberships?client_id={world.other.pk}")
+        f"/api/v1/memberships?client_id={world.other.pk}"
+    )
     assert foreign.status_code == 403
 
 
@@ -227,8 +266,9 @@ def test_client_update_keeps_before_and_after_in_the_audit_log(world):
 
 
 def test_denials_are_audited(world):
-    response = send(api(token_for(world, "agent")), "POST", "/api/v1/clients",
-                    {"name": "Nope", "slug": "nope"})
+    response = send(
+        api(token_for(world, "agent")), "POST", "/api/v1/clients", {"name": "Nope", "slug": "nope"}
+    )
     assert response.status_code == 403
     entry = AuditEntry.objects.filter(action="permission.denied").latest("id")
     assert entry.actor_email == "agent@own.test" and "POST /api/v1/clients" in entry.object_id
@@ -258,8 +298,10 @@ def add_clients_with_people(count: int) -> None:
         AssignmentFactory(user=staff, client=client)
 
 
-@pytest.mark.parametrize("url", ["/api/v1/clients?limit=200", "/api/v1/memberships?limit=200",
-                                 "/api/v1/assignments?limit=200"])
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/clients?limit=200", "/api/v1/memberships?limit=200", "/api/v1/assignments?limit=200"],
+)
 def test_list_endpoints_use_a_constant_number_of_queries(world, url):
     http = api(token_for(world, "admin"))
     http.get(url)  # warm up

@@ -29,7 +29,9 @@ def test_wrong_password_is_refused_with_a_message_and_audited(world):
     response = login(http, "agent@own.test", "not-the-password")
     assert response.status_code == 400
     assert "e-mail address or the password is wrong" in response.content.decode()
-    assert AuditEntry.objects.filter(action="auth.login_failed", object_id="agent@own.test").exists()
+    assert AuditEntry.objects.filter(
+        action="auth.login_failed", object_id="agent@own.test"
+    ).exists()
     assert http.get("/").status_code == 302  # still logged out
 
 
@@ -80,8 +82,9 @@ def test_role_change_ends_the_persons_sessions(world):
     session = world.login("client_viewer")
     assert session.get("/").status_code == 200
     with acting_as(world.actor("admin")) as admin:
-        actions.membership_create(actor=admin, user=person, role=Role.CLIENT_ADMIN,
-                                  client=world.own)
+        actions.membership_create(
+            actor=admin, user=person, role=Role.CLIENT_ADMIN, client=world.own
+        )
     assert session.get("/").status_code == 302  # back to the login page
 
 
@@ -89,9 +92,14 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(world, password)
     here, elsewhere = HttpClient(), HttpClient()
     login(here, "agent@own.test", password)
     login(elsewhere, "agent@own.test", password)
-    response = here.post("/account/", {"old_password": password,
-                                       "new_password": "a-brand-new-secret-9",
-                                       "new_password_again": "a-brand-new-secret-9"})
+    response = here.post(
+        "/account/",
+        {
+            "old_password": password,
+            "new_password": "a-brand-new-secret-9",
+            "new_password_again": "a-brand-new-secret-9",
+        },
+    )
     assert response.status_code == 302
     assert here.get("/").status_code == 200
     assert elsewhere.get("/").status_code == 302
@@ -99,8 +107,14 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(world, password)
 
 def test_password_change_with_wrong_current_password_changes_nothing(world, password):
     http = world.login("agent")
-    response = http.post("/account/", {"old_password": "wrong", "new_password": "x-new-secret-99",
-                                       "new_password_again": "x-new-secret-99"})
+    response = http.post(
+        "/account/",
+        {
+            "old_password": "wrong",
+            "new_password": "x-new-secret-99",
+            "new_password_again": "x-new-secret-99",
+        },
+    )
     assert "current password is wrong" in response.content.decode()
     world.people["agent"].refresh_from_db()
     assert world.people["agent"].check_password(password)
@@ -118,9 +132,11 @@ def test_logout_is_post_only(world):
     assert http.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("next_url,expected", [("/clients/", "/clients/"),
-                                               ("https://evil.example/", "/")])
+@pytest.mark.parametrize(
+    "next_url,expected", [("/clients/", "/clients/"), ("https://evil.example/", "/")]
+)
 def test_login_redirects_only_to_local_pages(world, password, next_url, expected):
-    response = HttpClient().post("/login/", {"email": "agent@own.test", "password": password,
-                                             "next": next_url})
+    response = HttpClient().post(
+        "/login/", {"email": "agent@own.test", "password": password, "next": next_url}
+    )
     assert response["Location"] == expected

@@ -1,5 +1,7 @@
 """The audit log is append-only and its hash chain exposes tampering."""
 
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -11,8 +13,10 @@ from bpo.audit.models import AuditEntry
 
 @pytest.fixture
 def entries(db):
-    return [record("test.event", object_type="thing", object_id=str(n), after={"n": n})
-            for n in range(5)]
+    return [
+        record("test.event", object_type="thing", object_id=str(n), after={"n": n})
+        for n in range(5)
+    ]
 
 
 def raw_sql(sql: str, params=()) -> None:
@@ -33,7 +37,7 @@ def without_triggers(statement: str, params=()) -> None:
 
 def test_entries_chain_from_genesis(entries):
     assert entries[0].prev_hash == GENESIS
-    for previous, entry in zip(entries, entries[1:], strict=False):
+    for previous, entry in itertools.pairwise(entries):
         assert entry.prev_hash == previous.hash
     assert verify_chain().ok and verify_chain().checked == 5
 
@@ -60,8 +64,9 @@ def test_postgresql_refuses_deletes(entries):
 
 
 def test_verifier_names_a_changed_entry(entries):
-    without_triggers("UPDATE audit_auditentry SET after = %s WHERE id = %s",
-                     ['{"n": 99}', entries[2].pk])
+    without_triggers(
+        "UPDATE audit_auditentry SET after = %s WHERE id = %s", ['{"n": 99}', entries[2].pk]
+    )
     report = verify_chain()
     assert not report.ok and report.broken_id == entries[2].pk and report.checked == 2
     assert "changed after it was written" in report.reason
@@ -80,8 +85,10 @@ def test_verifier_catches_a_rehashed_entry(entries):
     """Changing a row and recomputing its own hash still breaks the link to the next row."""
     forged = AuditEntry.objects.get(pk=entries[3].pk)
     forged.after = {"n": "forged"}
-    without_triggers("UPDATE audit_auditentry SET after = %s, hash = %s WHERE id = %s",
-                     ['{"n": "forged"}', forged.compute_hash(), forged.pk])
+    without_triggers(
+        "UPDATE audit_auditentry SET after = %s, hash = %s WHERE id = %s",
+        ['{"n": "forged"}', forged.compute_hash(), forged.pk],
+    )
     assert verify_chain().broken_id == entries[4].pk
 
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='client',
-            name='is_active',
-            field=models.BooleanField(default=True, verbose_name='Active'),
+            model_name="client",
+            name="is_active",
+            field=models.BooleanField(default=True, verbose_name="Active"),
         ),
     ]

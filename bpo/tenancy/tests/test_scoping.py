@@ -18,9 +18,12 @@ from bpo.tenancy.scoping import (
 
 
 def test_client_owned_queries_refuse_without_a_scope(world):
-    for query in (lambda: list(Assignment.objects.all()), lambda: Assignment.objects.count(),
-                  lambda: Client.objects.get(pk=world.own.pk),
-                  lambda: Assignment.objects.filter(client=world.own).exists()):
+    for query in (
+        lambda: list(Assignment.objects.all()),
+        lambda: Assignment.objects.count(),
+        lambda: Client.objects.get(pk=world.own.pk),
+        lambda: Assignment.objects.filter(client=world.own).exists(),
+    ):
         with pytest.raises(ScopeError, match="client scope needs to be active"):
             query()
 
@@ -79,16 +82,20 @@ def count_visible_clients(*, client_id: int, actor_id: int) -> list[str]:
 
 
 def test_jobs_reenter_exactly_their_clients_scope(world):
-    assert count_visible_clients(client_id=world.own.pk,
-                                 actor_id=world.people["admin"].pk) == ["own"]
+    assert count_visible_clients(client_id=world.own.pk, actor_id=world.people["admin"].pk) == [
+        "own"
+    ]
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({}, "needs client_id and actor_id"),
-    ({"client_id": 1}, "needs client_id and actor_id"),
-    ({"client_id": "other", "actor_id": "agent"}, "may not act for client"),
-    ({"client_id": "own", "actor_id": 987654}, "unknown or deactivated"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({}, "needs client_id and actor_id"),
+        ({"client_id": 1}, "needs client_id and actor_id"),
+        ({"client_id": "other", "actor_id": "agent"}, "may not act for client"),
+        ({"client_id": "own", "actor_id": 987654}, "unknown or deactivated"),
+    ],
+)
 def test_jobs_without_a_valid_scope_fail_clearly(world, kwargs, message):
     ids = {"own": world.own.pk, "other": world.other.pk, "agent": world.people["agent"].pk}
     resolved = {k: ids.get(v, v) for k, v in kwargs.items()}

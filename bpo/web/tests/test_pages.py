@@ -9,8 +9,10 @@ from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import all_clients_unscoped
 
 
-@pytest.mark.parametrize("role", ["admin", "manager", "agent", "qa", "finance", "planner",
-                                  "client_admin", "client_viewer"])
+@pytest.mark.parametrize(
+    "role",
+    ["admin", "manager", "agent", "qa", "finance", "planner", "client_admin", "client_viewer"],
+)
 def test_main_pages_render_for_each_role(world, role):
     http = world.login(role)
     for url in ["/", "/clients/", f"/clients/{world.own.pk}/", "/account/"]:
@@ -18,13 +20,19 @@ def test_main_pages_render_for_each_role(world, role):
 
 
 def nav_labels(html: str) -> set[str]:
-    return {label for label in ("People", "Audit log", "Clients", "My company") if
-            f"</i> {label}</a>" in html}
+    return {
+        label
+        for label in ("People", "Audit log", "Clients", "My company")
+        if f"</i> {label}</a>" in html
+    }
 
 
 def test_navigation_fits_the_role(world):
     assert nav_labels(world.login("admin").get("/").content.decode()) == {
-        "People", "Audit log", "Clients"}
+        "People",
+        "Audit log",
+        "Clients",
+    }
     assert nav_labels(world.login("agent").get("/").content.decode()) == {"Clients"}
     assert nav_labels(world.login("client_viewer").get("/").content.decode()) == {"My company"}
 
@@ -46,9 +54,17 @@ def test_client_admin_sees_own_members_but_not_staff_management(world):
 
 def test_admin_creates_a_client_in_the_ui(world):
     http = world.login("admin")
-    response = http.post("/clients/new/", {"name": "Contoso Retail", "slug": "contoso",
-                                           "legal_name": "", "country": "FR",
-                                           "time_zone": "Europe/Paris", "is_active": "on"})
+    response = http.post(
+        "/clients/new/",
+        {
+            "name": "Contoso Retail",
+            "slug": "contoso",
+            "legal_name": "",
+            "country": "FR",
+            "time_zone": "Europe/Paris",
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     with all_clients_unscoped("test"):
         client = Client.objects.get(slug="contoso")
@@ -57,8 +73,10 @@ def test_admin_creates_a_client_in_the_ui(world):
 
 
 def test_client_form_errors_are_shown_and_nothing_is_saved(world):
-    response = world.login("admin").post("/clients/new/", {
-        "name": "Own Client GmbH", "slug": "Bad Slug", "time_zone": "UTC", "country": "xx"})
+    response = world.login("admin").post(
+        "/clients/new/",
+        {"name": "Own Client GmbH", "slug": "Bad Slug", "time_zone": "UTC", "country": "xx"},
+    )
     assert response.status_code == 400
     page = response.content.decode()
     assert "already exists" in page and "valid “slug”" in page and "ISO 3166" in page
@@ -68,9 +86,17 @@ def test_client_form_errors_are_shown_and_nothing_is_saved(world):
 
 def test_admin_edits_a_client_and_the_change_is_audited(world):
     http = world.login("admin")
-    response = http.post(f"/clients/{world.own.pk}/edit/", {
-        "name": "Own Client GmbH", "slug": "own", "legal_name": "Own Client Holding GmbH",
-        "country": "DE", "time_zone": "Europe/Berlin", "is_active": "on"})
+    response = http.post(
+        f"/clients/{world.own.pk}/edit/",
+        {
+            "name": "Own Client GmbH",
+            "slug": "own",
+            "legal_name": "Own Client Holding GmbH",
+            "country": "DE",
+            "time_zone": "Europe/Berlin",
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     entry = AuditEntry.objects.get(action="client.updated")
     assert entry.after["legal_name"] == "Own Client Holding GmbH"
@@ -78,13 +104,23 @@ def test_admin_edits_a_client_and_the_change_is_audited(world):
 
 def test_admin_adds_a_person_gives_a_role_and_assigns_them(world):
     http = world.login("admin")
-    response = http.post("/people/new/", {"email": "New.Agent@Own.test", "full_name": "New Agent",
-                                          "is_active": "on", "password": "a-good-long-secret"})
+    response = http.post(
+        "/people/new/",
+        {
+            "email": "New.Agent@Own.test",
+            "full_name": "New Agent",
+            "is_active": "on",
+            "password": "a-good-long-secret",
+        },
+    )
     assert response.status_code == 302
     person = User.objects.get(email="new.agent@own.test")
-    assert http.post(f"/people/{person.pk}/roles/", {"role": "agent", "client": ""}).status_code == 302
-    assert http.post(f"/people/{person.pk}/assignments/",
-                     {"client": world.own.pk}).status_code == 302
+    assert (
+        http.post(f"/people/{person.pk}/roles/", {"role": "agent", "client": ""}).status_code == 302
+    )
+    assert (
+        http.post(f"/people/{person.pk}/assignments/", {"client": world.own.pk}).status_code == 302
+    )
     page = http.get(f"/people/{person.pk}/").content.decode()
     assert "Own Client GmbH" in page and "Agent" in page
     newcomer = HttpClient()
@@ -94,8 +130,9 @@ def test_admin_adds_a_person_gives_a_role_and_assigns_them(world):
 
 
 def test_weak_password_is_refused_with_a_reason(world):
-    response = world.login("admin").post("/people/new/", {
-        "email": "weak@own.test", "full_name": "Weak", "password": "12345"})
+    response = world.login("admin").post(
+        "/people/new/", {"email": "weak@own.test", "full_name": "Weak", "password": "12345"}
+    )
     assert response.status_code == 400 and "too short" in response.content.decode()
     assert not User.objects.filter(email="weak@own.test").exists()
 
@@ -103,8 +140,9 @@ def test_weak_password_is_refused_with_a_reason(world):
 def test_role_rules_are_explained_in_the_ui(world):
     http = world.login("admin")
     person = world.people["agent"]
-    response = http.post(f"/people/{person.pk}/roles/", {"role": "client_viewer",
-                                                        "client": world.own.pk})
+    response = http.post(
+        f"/people/{person.pk}/roles/", {"role": "client_viewer", "client": world.own.pk}
+    )
     assert response.status_code == 400
     assert "either for the provider or for a client" in response.content.decode()
 
@@ -134,7 +172,10 @@ def test_security_headers(world):
 
 def test_request_id_is_taken_from_a_well_formed_header_only(world):
     http = world.login("agent")
-    assert http.get("/", headers={"X-Request-ID": "trace-12345678"})["X-Request-ID"] == "trace-12345678"
+    assert (
+        http.get("/", headers={"X-Request-ID": "trace-12345678"})["X-Request-ID"]
+        == "trace-12345678"
+    )
     assert http.get("/", headers={"X-Request-ID": "<script>"})["X-Request-ID"] != "<script>"
 
 
@@ -146,8 +187,9 @@ def test_denied_pages_are_audited(world):
 
 def test_viewing_personal_data_is_recorded(world):
     world.login("admin").get(f"/people/{world.people['agent'].pk}/")
-    assert AuditEntry.objects.filter(action="personal_data.viewed",
-                                     object_id=str(world.people["agent"].pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="personal_data.viewed", object_id=str(world.people["agent"].pk)
+    ).exists()
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(db):
