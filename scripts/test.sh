@@ -54,6 +54,13 @@ ensure_chromium || { echo "Could not install Chromium" >&2; exit 1; }
 mkdir -p test-artifacts
 status=0
 
+echo "== Static checks: ruff, mypy, missing migrations"
+.venv/bin/ruff check --quiet . || status=1
+.venv/bin/ruff format --check --quiet . || status=1
+.venv/bin/mypy --no-error-summary bpo bench tests conftest.py || status=1
+env -u DATABASE_URL .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
+    || { echo "Model changes without a migration: run manage.py makemigrations" >&2; status=1; }
+
 echo "== Test suite on SQLite"
 env -u DATABASE_URL .venv/bin/pytest -p no:cacheprovider "$@" || status=1
 

@@ -106,6 +106,31 @@ def password_change(*, actor: Actor, request: HttpRequest, old: str, new: str) -
     auth.update_session_auth_hash(request, user)
 
 
+# --- Bootstrap ---------------------------------------------------------------------------------
+
+
+def admin_bootstrap(*, email: str, full_name: str, password: str) -> User:
+    """Create a provider admin without an acting admin: the first person of an installation.
+
+    Run by an operator at the command line (``manage.py create_admin``) or by the demo seeder;
+    the new admin is recorded as the actor of their own creation.
+    """
+    user = User(email=email.strip().lower(), full_name=full_name.strip())
+    user.full_clean(exclude=["password"])
+    validate_password(password, user)
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        Membership.objects.create(user=user, role=Role.ADMIN.value)
+        record(
+            "admin.bootstrapped",
+            obj=user,
+            actor=user,
+            after={**snapshot(user, USER_FIELDS), "role": Role.ADMIN.value},
+        )
+    return user
+
+
 # --- Users -------------------------------------------------------------------------------------
 
 

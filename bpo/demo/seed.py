@@ -15,7 +15,6 @@ from django.db import transaction
 from bpo.accounts import actions as people
 from bpo.accounts.models import Assignment, Membership, User
 from bpo.accounts.roles import Role
-from bpo.audit.log import record
 from bpo.tenancy import actions as clients
 from bpo.tenancy.context import acting_as, actor_for
 from bpo.tenancy.models import Client, Provider
@@ -85,15 +84,8 @@ def seed(progress: Callable[[str], None] = print) -> None:
         Provider.objects.update_or_create(pk=1, defaults=PROVIDER)
         admin = User.objects.filter(email=admin_spec.email).first()
         if admin is None:
-            admin = User.objects.create_user(
-                admin_spec.email, DEMO_PASSWORD, full_name=admin_spec.full_name
-            )
-            Membership.objects.create(user=admin, role=Role.ADMIN)
-            record(
-                "demo.bootstrap_admin",
-                obj=admin,
-                actor=admin,
-                after={"email": admin.email, "role": Role.ADMIN.value},
+            admin = people.admin_bootstrap(
+                email=admin_spec.email, full_name=admin_spec.full_name, password=DEMO_PASSWORD
             )
     progress(f"[1/3] provider {PROVIDER['name']} and admin {admin.email}")
 
