@@ -102,3 +102,28 @@ def test_audit_log_page_verifies_the_chain(world):
     response = http.post("/audit/")
     assert response.status_code == 200 and 'data-testid="chain-ok"' in response.content.decode()
     assert world.login("manager").get("/audit/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'",
+    reason="in-memory SQLite test databases do not share writes across threads; "
+    "file databases serialise writers with IMMEDIATE transactions",
+)
+def test_concurrent_writers_never_fork_the_chain():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def write(n: int) -> None:
+        try:
+            for i in range(10):
+                record("test.concurrent", object_id=f"{n}-{i}")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(write, range(6)))
+    prevs = list(AuditEntry.objects.values_list("prev_hash", flat=True))
+    assert len(prevs) == 60 and len(set(prevs)) == 60
+    assert verify_chain().ok
