@@ -12,6 +12,6 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = 5000
 max_requests_jitter = 500
-accesslog = os.environ.get("OPENBPO_ACCESS_LOG", "-")
+accesslog = os.environ.get("OPENBPO_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("OPENBPO_FORWARDED_ALLOW_IPS", "127.0.0.1")
