@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bpo.tenancy.middleware.TenantScopeMiddleware",
+    "bpo.web.middleware.UserTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "bpo.urls"

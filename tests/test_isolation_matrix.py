@@ -124,6 +124,13 @@ MATRIX: dict[str, Route] = {
     "accounts:login": Route("GET", fixed("/login/"), EVERYONE, ok=302, anonymous=200),
     "accounts:logout": Route("POST", fixed("/logout/"), EVERYONE, ok=302, anonymous=302),
     "accounts:account": Route("GET", fixed("/account/"), EVERYONE),
+    "accounts:preferences": Route(
+        "POST",
+        fixed("/account/preferences/"),
+        EVERYONE,
+        ok=302,
+        body=lambda w, u, t: {"time_zone": "Asia/Tokyo"},
+    ),
     "accounts:token_create": Route(
         "POST", fixed("/account/tokens/"), EVERYONE, ok=302, body=lambda w, u, t: {"name": "matrix"}
     ),
@@ -211,19 +218,11 @@ MATRIX: dict[str, Route] = {
         targets=TARGETS,
         permission_first=True,
         missing=422,
-        body=lambda w, u, t: (
-            {
-                "user_id": w.people["client_viewer"].pk,
-                "role": "client_admin",
-                **body_client(w, u, t),
-            }
-            if t != "other"
-            else {
-                "user_id": w.other_people["client_viewer"].pk,
-                "role": "client_admin",
-                **body_client(w, u, t),
-            }
-        ),
+        body=lambda w, u, t: {
+            "user_id": (w.other_people if t == "other" else w.people)["client_viewer"].pk,
+            "role": "client_admin",
+            **body_client(w, u, t),
+        },
     ),
     "DELETE /api/v1/memberships/{membership_id}": Route(
         "DELETE",

@@ -27,7 +27,7 @@ from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import ensure_client_in_scope
 
-USER_FIELDS = ("email", "full_name", "is_active")
+USER_FIELDS = ("email", "full_name", "is_active", "time_zone")
 
 
 # --- Sessions ----------------------------------------------------------------------------------
@@ -109,13 +109,13 @@ def password_change(*, actor: Actor, request: HttpRequest, old: str, new: str) -
 # --- Bootstrap ---------------------------------------------------------------------------------
 
 
-def admin_bootstrap(*, email: str, full_name: str, password: str) -> User:
+def admin_bootstrap(*, email: str, full_name: str, password: str, time_zone: str = "UTC") -> User:
     """Create a provider admin without an acting admin: the first person of an installation.
 
     Run by an operator at the command line (``manage.py create_admin``) or by the demo seeder;
     the new admin is recorded as the actor of their own creation.
     """
-    user = User(email=email.strip().lower(), full_name=full_name.strip())
+    user = User(email=email.strip().lower(), full_name=full_name.strip(), time_zone=time_zone)
     user.full_clean(exclude=["password"])
     validate_password(password, user)
     user.set_password(password)
@@ -131,15 +131,40 @@ def admin_bootstrap(*, email: str, full_name: str, password: str) -> User:
     return user
 
 
+def preferences_update(*, actor: Actor, time_zone: str) -> User:
+    """Change one's own preferences (the time zone dates are shown in)."""
+    user = actor.user
+    before = snapshot(user, ["time_zone"])
+    user.time_zone = time_zone
+    user.full_clean(exclude=["password"])
+    with transaction.atomic():
+        user.save(update_fields=["time_zone"])
+        record(
+            "user.preferences_changed", obj=user, before=before, after=snapshot(user, ["time_zone"])
+        )
+    return user
+
+
 # --- Users -------------------------------------------------------------------------------------
 
 
 def user_create(
-    *, actor: Actor, email: str, full_name: str, password: str, is_active: bool = True
+    *,
+    actor: Actor,
+    email: str,
+    full_name: str,
+    password: str,
+    is_active: bool = True,
+    time_zone: str = "UTC",
 ) -> User:
     """Create a person who can log in (their roles come from memberships)."""
     actor.require(Permission.MANAGE_PEOPLE)
-    user = User(email=email.strip().lower(), full_name=full_name.strip(), is_active=is_active)
+    user = User(
+        email=email.strip().lower(),
+        full_name=full_name.strip(),
+        is_active=is_active,
+        time_zone=time_zone,
+    )
     user.full_clean(exclude=["password"])
     validate_password(password, user)
     user.set_password(password)
@@ -157,6 +182,7 @@ def user_update(
     full_name: str | None = None,
     is_active: bool | None = None,
     password: str | None = None,
+    time_zone: str | None = None,
 ) -> User:
     """Change a person's details; deactivating or setting a password ends their sessions."""
     actor.require(Permission.MANAGE_PEOPLE)
@@ -165,6 +191,8 @@ def user_update(
         user.email = email.strip().lower()
     if full_name is not None:
         user.full_name = full_name.strip()
+    if time_zone is not None:
+        user.time_zone = time_zone
     if is_active is not None:
         if not is_active and user.pk == actor.user.pk:
             raise ValidationError({"is_active": "You cannot deactivate yourself."})

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from bpo.accounts.roles import ROLE_CHOICES
+from bpo.tenancy.forms import TIME_ZONE_CHOICES
 
 
 class LoginForm(forms.Form):
@@ -51,9 +52,16 @@ class ApiTokenForm(forms.Form):
     )
 
 
+class PreferencesForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        choices=TIME_ZONE_CHOICES, help_text="Dates and times are shown to you in this zone."
+    )
+
+
 class PersonForm(forms.Form):
     email = forms.EmailField(label="E-mail")
     full_name = forms.CharField(max_length=200)
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC", required=False)
     is_active = forms.BooleanField(required=False, initial=True, label="Can log in")
     password = forms.CharField(
         required=False,
@@ -61,6 +69,9 @@ class PersonForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 10 characters. Leave empty to keep the current one.",
     )
+
+    def clean_time_zone(self) -> str:
+        return self.cleaned_data.get("time_zone") or "UTC"
 
 
 class MembershipForm(forms.Form):

@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from bpo.accounts.roles import CLIENT_ROLES, PROVIDER_ROLES, ROLE_CHOICES
-from bpo.tenancy.models import ClientOwnedModel
+from bpo.tenancy.models import ClientOwnedModel, validate_time_zone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -42,6 +42,12 @@ class User(AbstractBaseUser):
     # user out everywhere (a password change does the same through the password hash).
     security_stamp = models.CharField(max_length=32, default="", editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Dates and times are shown to this person in this zone.",
+    )
 
     objects = UserManager()
 

@@ -19,6 +19,7 @@ from bpo.accounts.forms import (
     MembershipForm,
     PasswordChangeForm,
     PersonForm,
+    PreferencesForm,
     add_validation_errors,
 )
 from bpo.accounts.models import ApiToken, Assignment, Membership, User
@@ -60,10 +61,24 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
+def _render_account(request: HttpRequest, *, status: int = 200, **forms: object) -> HttpResponse:
+    """The account page, with any form given in ``forms`` shown instead of a fresh one."""
+    actor = request_actor(request)
+    context = {
+        "password_form": PasswordChangeForm(),
+        "token_form": ApiTokenForm(),
+        "preferences_form": PreferencesForm(initial={"time_zone": actor.user.time_zone}),
+        "tokens": queries.api_tokens_of(actor=actor),
+        "new_secret": request.session.pop(NEW_TOKEN_SESSION_KEY, ""),
+        **forms,
+    }
+    return render(request, "accounts/account.html", context, status=status)
+
+
 @never_cache
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    """One's own account: roles, password change, API tokens."""
+    """One's own account: roles, preferences, password change, API tokens."""
     actor = request_actor(request)
     password_form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and password_form.is_valid():
@@ -79,28 +94,36 @@ def account(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your password is changed; your other sessions have ended.")
             return redirect("accounts:account")
-    return render(
-        request,
-        "accounts/account.html",
-        {
-            "password_form": password_form,
-            "token_form": ApiTokenForm(),
-            "tokens": queries.api_tokens_of(actor=actor),
-            "new_secret": request.session.pop(NEW_TOKEN_SESSION_KEY, ""),
-        },
+    return _render_account(
+        request, password_form=password_form, status=400 if password_form.errors else 200
     )
+
+
+@login_required
+@require_POST
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Save one's own preferences."""
+    form = PreferencesForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.preferences_update(actor=request_actor(request), **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, "Preferences saved.")
+            return redirect("accounts:account")
+    return _render_account(request, preferences_form=form, status=400)
 
 
 @login_required
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
     """Create a personal API token; its secret is shown once, on the page redirected to."""
-    actor = request_actor(request)
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:
             _, secret = actions.api_token_create(
-                actor=actor,
+                actor=request_actor(request),
                 name=form.cleaned_data["name"],
                 expires_at=form.cleaned_data["expires_at"],
             )
@@ -110,16 +133,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
             # Kept in the session for exactly one page view, so a reload cannot resubmit.
             request.session[NEW_TOKEN_SESSION_KEY] = secret
             return redirect("accounts:account")
-    return render(
-        request,
-        "accounts/account.html",
-        {
-            "password_form": PasswordChangeForm(),
-            "token_form": form,
-            "tokens": queries.api_tokens_of(actor=actor),
-        },
-        status=400,
-    )
+    return _render_account(request, token_form=form, status=400)
 
 
 @login_required
@@ -175,6 +189,15 @@ def person_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _person_initial(user: User) -> dict[str, object]:
+    return {
+        "email": user.email,
+        "full_name": user.full_name,
+        "is_active": user.is_active,
+        "time_zone": user.time_zone,
+    }
+
+
 def _person_or_404(request: HttpRequest, user_id: int) -> User:
     try:
         return queries.user_get(actor=request_actor(request), user_id=user_id)
@@ -189,7 +212,7 @@ def person(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _person_or_404(request, user_id)
     form = PersonForm(
         request.POST or None,
-        initial={"email": user.email, "full_name": user.full_name, "is_active": user.is_active},
+        initial=_person_initial(user),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -213,10 +236,7 @@ def _render_person(
         "memberships": memberships,
         "is_provider_staff": any(m.client_id is None for m in memberships),
         "assignments": queries.assignments_visible(actor=actor, user_id=user.pk),
-        "form": forms.get("form")
-        or PersonForm(
-            initial={"email": user.email, "full_name": user.full_name, "is_active": user.is_active}
-        ),
+        "form": forms.get("form") or PersonForm(initial=_person_initial(user)),
         "membership_form": forms.get("membership_form") or MembershipForm(clients=clients),
         "assignment_form": forms.get("assignment_form") or AssignmentForm(clients=clients),
     }

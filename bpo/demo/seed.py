@@ -85,7 +85,10 @@ def seed(progress: Callable[[str], None] = print) -> None:
         admin = User.objects.filter(email=admin_spec.email).first()
         if admin is None:
             admin = people.admin_bootstrap(
-                email=admin_spec.email, full_name=admin_spec.full_name, password=DEMO_PASSWORD
+                email=admin_spec.email,
+                full_name=admin_spec.full_name,
+                password=DEMO_PASSWORD,
+                time_zone=PROVIDER["time_zone"],
             )
     progress(f"[1/3] provider {PROVIDER['name']} and admin {admin.email}")
 
@@ -106,6 +109,9 @@ def seed(progress: Callable[[str], None] = print) -> None:
                     email=person.email,
                     full_name=person.full_name,
                     password=DEMO_PASSWORD,
+                    time_zone=existing[person.client].time_zone
+                    if person.client
+                    else PROVIDER["time_zone"],
                 )
             client = existing[person.client] if person.client else None
             if not Membership.objects.filter(user=user, role=person.role, client=client).exists():

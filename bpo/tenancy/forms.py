@@ -8,11 +8,11 @@ from django import forms
 
 from bpo.tenancy.models import Client
 
+TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+
 
 class ClientForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(
-        choices=[(tz, tz) for tz in sorted(zoneinfo.available_timezones())], initial="UTC"
-    )
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
 
     class Meta:
         model = Client

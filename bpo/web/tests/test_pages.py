@@ -201,3 +201,18 @@ def test_api_docs_are_served(db):
     assert HttpClient().get("/api/v1/docs").status_code == 200
     schema = HttpClient().get("/api/v1/openapi.json").json()
     assert "/api/v1/me" in schema["paths"]
+
+
+def test_dates_are_shown_in_the_persons_time_zone(world):
+    http = world.login("admin")
+    assert http.post("/account/preferences/", {"time_zone": "Asia/Tokyo"}).status_code == 302
+    assert User.objects.get(pk=world.people["admin"].pk).time_zone == "Asia/Tokyo"
+    entry = AuditEntry.objects.filter(action="user.preferences_changed").latest("id")
+    tokyo = entry.at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    page = http.get("/audit/").content.decode()
+    assert "When (Asia/Tokyo)" in page and tokyo.strftime("%Y-%m-%d %H:%M:%S") in page
+
+
+def test_unknown_time_zone_is_refused(world):
+    response = world.login("agent").post("/account/preferences/", {"time_zone": "Mars/Base"})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
