@@ -189,6 +189,7 @@ MATRIX: dict[str, Route] = {
     "tenancy:detail": Route("GET", client_url("/clients/{id}/"), EVERYONE, targets=TARGETS),
     "tenancy:edit": Route("GET", client_url("/clients/{id}/edit/"), ADMIN, targets=TARGETS),
     "audit:list": Route("GET", fixed("/audit/"), ADMIN),
+    "audit:export": Route("GET", fixed("/audit/export.csv"), ADMIN),
     # --- JSON API ----------------------------------------------------------------------------
     "GET /api/v1/me": Route("GET", fixed("/api/v1/me"), EVERYONE),
     "GET /api/v1/clients": Route("GET", fixed("/api/v1/clients"), EVERYONE),

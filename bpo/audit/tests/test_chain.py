@@ -127,3 +127,15 @@ def test_concurrent_writers_never_fork_the_chain():
     prevs = list(AuditEntry.objects.values_list("prev_hash", flat=True))
     assert len(prevs) == 60 and len(set(prevs)) == 60
     assert verify_chain().ok
+
+
+def test_audit_log_exports_as_csv_with_filters(world):
+    import csv
+
+    world.login("agent").get("/people/")  # a denial to find
+    response = world.login("admin").get("/audit/export.csv?action=permission.")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(b"".join(response.streaming_content).decode().splitlines()))
+    assert [r["action"] for r in rows] == ["permission.denied"]
+    assert rows[0]["actor_email"] == "agent@own.test" and len(rows[0]["hash"]) == 64
+    assert AuditEntry.objects.filter(action="audit.exported").exists()
