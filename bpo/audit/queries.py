@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from django.db.models import QuerySet
 
@@ -78,7 +78,7 @@ def _csv_lines(entries: QuerySet[AuditEntry]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
-    def line(values: list[object]) -> str:
+    def line(values: Sequence[object]) -> str:
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(values)
