@@ -53,10 +53,14 @@ api = OpenBpoAPI(
 
 def _register_routers() -> None:
     from bpo.accounts.api import router as accounts_router
+    from bpo.calendars.api import router as calendars_router
+    from bpo.contracts.api import router as contracts_router
     from bpo.tenancy.api import router as clients_router
 
     api.add_router("/", accounts_router)
     api.add_router("/clients", clients_router)
+    api.add_router("/calendars", calendars_router)
+    api.add_router("/", contracts_router)
 
 
 _register_routers()

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "bpo.tenancy",
     "bpo.accounts",
     "bpo.audit",
+    "bpo.calendars",
+    "bpo.contracts",
     "bpo.web",
     "bpo.demo",
 ]

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("bpo.accounts.urls")),
     path("clients/", include("bpo.tenancy.urls")),
     path("audit/", include("bpo.audit.urls")),
+    path("contracts/", include("bpo.contracts.urls")),
+    path("calendars/", include("bpo.calendars.urls")),
     path("api/v1/", api.urls),
 ]
 

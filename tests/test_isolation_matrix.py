@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,8 +20,17 @@ from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from bpo.accounts.models import ApiToken, Assignment, Membership, User
-from bpo.accounts.roles import Role
+from bpo.accounts.roles import CLIENT_ROLES, Role
 from bpo.api import api
+from bpo.calendars.models import BusinessCalendar
+from bpo.contracts.models import (
+    Contract,
+    ContractVersion,
+    Service,
+    ServiceTerms,
+    SlaPolicy,
+    SlaTarget,
+)
 from bpo.tenancy.scoping import all_clients_unscoped
 
 ROLES = [role.value for role in Role]
@@ -46,11 +57,16 @@ class Route:
     body: Callable[[Any, User, str], dict[str, Any]] | None = None
     anonymous: int | None = None  # status for anonymous visitors (default: login / 401)
     missing: int = 404  # status for a missing object when allowed
+    hidden: int = 404  # status for another client's object the actor cannot see
+    # Roles that cannot see the object even at their own client (client users and drafts).
+    invisible_to: frozenset[str] = frozenset()
 
 
 EVERYONE = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 MEMBER_VIEWERS = frozenset({"admin", "client_admin"})
+CONTRACT_MANAGERS = frozenset({"admin", "manager"})
+CLIENT_SIDE = frozenset(role.value for role in CLIENT_ROLES)
 
 
 def fixed(url: str) -> Callable[[Any, User, str], str]:
@@ -109,6 +125,82 @@ def token_url(template: str) -> Callable[[Any, User, str], str]:
         return template.format(id=token.pk)
 
     return build
+
+
+def _client_of(world, target: str):
+    return world.own if target == "own" else world.other
+
+
+def make_calendar(client) -> BusinessCalendar:
+    """The client's office-hours calendar (made once per test)."""
+    calendar, _ = BusinessCalendar.objects.get_or_create(
+        client=client,
+        name="Office hours",
+        defaults={
+            "time_zone": "Europe/Berlin",
+            "weekly": {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+        },
+    )
+    return calendar
+
+
+def make_contract(client, status: str) -> SimpleNamespace:
+    """A contract whose version 1 has the status, one service on a calendar and a policy."""
+    calendar = make_calendar(client)
+    contract = Contract.objects.create(client=client, reference="MX-1", title="Matrix contract")
+    version = ContractVersion.objects.create(
+        client=client,
+        contract=contract,
+        number=1,
+        status=status,
+        start_date=date(2026, 1, 1),
+        currency="EUR",
+    )
+    policy = SlaPolicy.objects.create(client=client, version=version, name="Standard")
+    SlaTarget.objects.create(
+        client=client,
+        policy=policy,
+        priority="normal",
+        metric="first_response",
+        duration_minutes=240,
+    )
+    service = Service.objects.create(
+        client=client, contract=contract, key="matrix", name="Matrix service", process_type="task"
+    )
+    terms = ServiceTerms.objects.create(
+        client=client, version=version, service=service, calendar=calendar, sla_policy=policy
+    )
+    return SimpleNamespace(
+        calendar=calendar, contract=contract, version=version, policy=policy, terms=terms
+    )
+
+
+def calendar_url(template: str) -> Callable[[Any, User, str], str]:
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            return template.format(id=make_calendar(_client_of(world, target)).pk)
+
+    return build
+
+
+def contract_url(template: str, part: str, status: str = "active") -> Callable[..., str]:
+    """URL of one part (contract, version, terms, policy) of a contract in the given status."""
+
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            made = make_contract(_client_of(world, target), status)
+        return template.format(id=getattr(made, part).pk)
+
+    return build
+
+
+def body_calendar(world, user, target) -> dict[str, Any]:
+    with all_clients_unscoped("test setup"):
+        return {"calendar_id": make_calendar(_client_of(world, target)).pk}
 
 
 def body_client(world, user, target) -> dict[str, Any]:
@@ -190,6 +282,82 @@ MATRIX: dict[str, Route] = {
     "tenancy:edit": Route("GET", client_url("/clients/{id}/edit/"), ADMIN, targets=TARGETS),
     "audit:list": Route("GET", fixed("/audit/"), ADMIN),
     "audit:export": Route("GET", fixed("/audit/export.csv"), ADMIN),
+    "calendars:list": Route("GET", fixed("/calendars/"), EVERYONE),
+    "calendars:create": Route("GET", fixed("/calendars/new/"), CONTRACT_MANAGERS),
+    "calendars:detail": Route(
+        "GET",
+        calendar_url("/calendars/{id}/?start=2026-12-24T16:00&minutes=60"),
+        EVERYONE,
+        targets=TARGETS,
+    ),
+    "calendars:edit": Route(
+        "GET", calendar_url("/calendars/{id}/edit/"), CONTRACT_MANAGERS, targets=TARGETS
+    ),
+    "contracts:list": Route("GET", fixed("/contracts/"), EVERYONE),
+    "contracts:create": Route("GET", fixed("/contracts/new/"), CONTRACT_MANAGERS),
+    "contracts:detail": Route(
+        "GET", contract_url("/contracts/{id}/", "contract"), EVERYONE, targets=TARGETS
+    ),
+    "contracts:version_draft": Route(
+        "POST",
+        contract_url("/contracts/{id}/versions/new/", "contract"),
+        CONTRACT_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+    ),
+    "contracts:end": Route(
+        "GET",
+        contract_url("/contracts/{id}/end/", "contract"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+    ),
+    "contracts:version": Route(
+        "GET", contract_url("/contracts/versions/{id}/", "version"), EVERYONE, targets=TARGETS
+    ),
+    # Drafts: client users do not see them at all, even at their own client.
+    "contracts:version_edit": Route(
+        "GET",
+        contract_url("/contracts/versions/{id}/edit/", "version", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+    ),
+    "contracts:version_activate": Route(
+        "POST",
+        contract_url("/contracts/versions/{id}/activate/", "version", "draft"),
+        CONTRACT_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+    ),
+    "contracts:service_add": Route(
+        "GET",
+        contract_url("/contracts/versions/{id}/services/new/", "version", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+    ),
+    "contracts:terms_edit": Route(
+        "GET",
+        contract_url("/contracts/service-terms/{id}/edit/", "terms", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+    ),
+    "contracts:policy_add": Route(
+        "GET",
+        contract_url("/contracts/versions/{id}/sla-policies/new/", "version", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+    ),
+    "contracts:policy_edit": Route(
+        "GET",
+        contract_url("/contracts/sla-policies/{id}/edit/", "policy", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+    ),
     # --- JSON API ----------------------------------------------------------------------------
     "GET /api/v1/me": Route("GET", fixed("/api/v1/me"), EVERYONE),
     "GET /api/v1/clients": Route("GET", fixed("/api/v1/clients"), EVERYONE),
@@ -256,6 +424,132 @@ MATRIX: dict[str, Route] = {
         targets=TARGETS,
         permission_first=True,
     ),
+    "GET /api/v1/calendars": Route("GET", fixed("/api/v1/calendars"), EVERYONE),
+    "POST /api/v1/calendars": Route(
+        "POST",
+        fixed("/api/v1/calendars"),
+        CONTRACT_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        missing=422,
+        hidden=422,
+        body=lambda w, u, t: {
+            "name": "New hours",
+            "time_zone": "UTC",
+            "weekly": {"mon": ["09:00-17:00"]},
+            **body_client(w, u, t),
+        },
+    ),
+    "GET /api/v1/calendars/{calendar_id}": Route(
+        "GET", calendar_url("/api/v1/calendars/{id}"), EVERYONE, targets=TARGETS
+    ),
+    "PATCH /api/v1/calendars/{calendar_id}": Route(
+        "PATCH",
+        calendar_url("/api/v1/calendars/{id}"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        body=lambda w, u, t: {"name": "Renamed hours"},
+    ),
+    "GET /api/v1/calendars/{calendar_id}/business-time": Route(
+        "GET",
+        calendar_url("/api/v1/calendars/{id}/business-time?start=2026-12-24T16:00Z&minutes=60"),
+        EVERYONE,
+        targets=TARGETS,
+    ),
+    "GET /api/v1/contracts": Route("GET", fixed("/api/v1/contracts"), EVERYONE),
+    "POST /api/v1/contracts": Route(
+        "POST",
+        fixed("/api/v1/contracts"),
+        CONTRACT_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        missing=422,
+        hidden=422,
+        body=lambda w, u, t: {
+            "reference": "NEW-1",
+            "title": "New",
+            "start_date": "2026-01-01",
+            "currency": "EUR",
+            **body_client(w, u, t),
+        },
+    ),
+    "GET /api/v1/contracts/{contract_id}": Route(
+        "GET", contract_url("/api/v1/contracts/{id}", "contract"), EVERYONE, targets=TARGETS
+    ),
+    "POST /api/v1/contracts/{contract_id}/versions": Route(
+        "POST",
+        contract_url("/api/v1/contracts/{id}/versions", "contract"),
+        CONTRACT_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+    ),
+    "POST /api/v1/contracts/{contract_id}/end": Route(
+        "POST",
+        contract_url("/api/v1/contracts/{id}/end", "contract"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        body=lambda w, u, t: {"end_date": "2026-12-31"},
+    ),
+    "GET /api/v1/contract-versions/{version_id}": Route(
+        "GET",
+        contract_url("/api/v1/contract-versions/{id}", "version"),
+        EVERYONE,
+        targets=TARGETS,
+    ),
+    "PATCH /api/v1/contract-versions/{version_id}": Route(
+        "PATCH",
+        contract_url("/api/v1/contract-versions/{id}", "version", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+        body=lambda w, u, t: {"billing_day": 15},
+    ),
+    "POST /api/v1/contract-versions/{version_id}/activate": Route(
+        "POST",
+        contract_url("/api/v1/contract-versions/{id}/activate", "version", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+    ),
+    "POST /api/v1/contract-versions/{version_id}/services": Route(
+        "POST",
+        contract_url("/api/v1/contract-versions/{id}/services", "version", "draft"),
+        CONTRACT_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+        body=lambda w, u, t: {
+            "key": "added",
+            "name": "Added",
+            "process_type": "task",
+            **body_calendar(w, u, t),
+        },
+    ),
+    "PATCH /api/v1/service-terms/{terms_id}": Route(
+        "PATCH",
+        contract_url("/api/v1/service-terms/{id}", "terms", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+        body=lambda w, u, t: {"deliverables": "Monthly report"},
+    ),
+    "POST /api/v1/contract-versions/{version_id}/sla-policies": Route(
+        "POST",
+        contract_url("/api/v1/contract-versions/{id}/sla-policies", "version", "draft"),
+        CONTRACT_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+        body=lambda w, u, t: {"name": "Premium"},
+    ),
+    "PATCH /api/v1/sla-policies/{policy_id}": Route(
+        "PATCH",
+        contract_url("/api/v1/sla-policies/{id}", "policy", "draft"),
+        CONTRACT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+        body=lambda w, u, t: {"warning_percent": 80},
+    ),
 }
 
 # Routes that are not the product's own pages: the API's own docs and schema (public metadata).
@@ -305,12 +599,14 @@ def expected_status(route: Route, role: str, target: str, is_api: bool) -> int:
     if target == "missing":
         return 403 if route.permission_first and not allowed else route.missing
     visible = target == "own" or (role == "admin" and route.admin_sees_other)
+    if role in route.invisible_to:
+        visible = False
     if route.permission_first:
         if not allowed:
             return 403
-        return route.ok if visible else 404
+        return route.ok if visible else route.hidden
     if not visible:
-        return 404
+        return route.hidden
     return route.ok if allowed else 403
 
 

@@ -50,6 +50,8 @@ class Permission(StrEnum):
     MANAGE_PEOPLE = "manage_people"
     VIEW_MEMBERS = "view_members"
     VIEW_AUDIT = "view_audit"
+    MANAGE_CONTRACTS = "manage_contracts"
+    VIEW_DRAFTS = "view_drafts"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -57,6 +59,8 @@ PERMISSION_DESCRIPTIONS = {
     Permission.MANAGE_PEOPLE: "manage people and their roles",
     Permission.VIEW_MEMBERS: "see who holds which role",
     Permission.VIEW_AUDIT: "read the audit log",
+    Permission.MANAGE_CONTRACTS: "change contracts, services, calendars and SLA policies",
+    Permission.VIEW_DRAFTS: "see contract drafts under negotiation",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -65,4 +69,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # Client admins see who holds which role at their own client; provider admins see everyone.
     Permission.VIEW_MEMBERS: frozenset({Role.ADMIN, Role.CLIENT_ADMIN}),
     Permission.VIEW_AUDIT: frozenset({Role.ADMIN}),
+    # Contracts are read by everyone who works for or at the client; what was agreed is no
+    # secret on either side. Drafts under negotiation stay on the provider side.
+    Permission.MANAGE_CONTRACTS: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.VIEW_DRAFTS: PROVIDER_ROLES,
 }

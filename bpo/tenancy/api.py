@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from bpo.apitypes import DbId
+from bpo.apitypes import DbId, changes
 from bpo.errors import documented_errors
 from bpo.paging import PageParams, keyset_page
 from bpo.tenancy import actions, queries
@@ -54,5 +54,5 @@ def update_client(request: HttpRequest, client_id: int, payload: ClientUpdate) -
     return actions.client_update(
         actor=request_actor(request),
         client=client,
-        **payload.dict(exclude_unset=True, exclude_none=True),
+        **changes(payload),
     )

@@ -20,6 +20,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items.append(
         ("Clients" if actor.is_provider else "My company", reverse("tenancy:list"), "buildings")
     )
+    if actor.client_ids:
+        items.append(("Contracts", reverse("contracts:list"), "file-earmark-text"))
+        items.append(("Calendars", reverse("calendars:list"), "calendar-week"))
     if actor.can(Permission.MANAGE_PEOPLE):
         items.append(("People", reverse("accounts:people"), "people"))
     if actor.can(Permission.VIEW_AUDIT):

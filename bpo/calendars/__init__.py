@@ -1,0 +1,1 @@
+"""Business calendars and business-time arithmetic (the pure engine is ``engine``)."""

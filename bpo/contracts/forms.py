@@ -1,0 +1,397 @@
+"""Web forms for contracts, their versions, services and SLA policies; the actions decide.
+
+The SLA policy form is a grid: a row per priority with the minutes of each response and
+resolution target (and whether they count business or calendar time) and a deadline rule.
+The actions name a target by its position (``targets[3].deadline``); :func:`add_policy_errors`
+puts such messages back on the cell they came from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from bpo.accounts.forms import add_validation_errors
+from bpo.contracts.fields import FIELD_TYPES
+from bpo.contracts.models import (
+    PAUSE_STATES,
+    ClockKind,
+    Metric,
+    Priority,
+    ProcessType,
+    SlaPolicy,
+)
+
+PAUSE_STATE_LABELS = {
+    "pending_contact": "Waiting for the contact's answer",
+    "pending_client": "Waiting for the client",
+}
+DURATION_METRICS = (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.RESOLUTION)
+DEADLINE_KIND_CHOICES = [
+    ("", "—"),
+    ("same_business_day", "Same business day"),
+    ("next_business_day", "Next business day"),
+    ("business_day_of_month", "n-th business day of the month"),
+]
+ACTION_CHOICES = [("notify_managers", "Notify managers"), ("raise_priority", "Raise the priority")]
+CUSTOM_FIELDS_HELP = (
+    "The fields every work item of this service carries, as a JSON list, e.g. "
+    '[{"name": "order_number", "label": "Order number", "type": "text", "required": true}, '
+    '{"name": "channel", "label": "Channel", "type": "choice", "choices": ["email", "chat"]}]. '
+    f"Names are lower-case letters, digits and _; types are {', '.join(FIELD_TYPES)}; "
+    "only choice fields have choices. Leave [] for none."
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+
+class IsoDateField(forms.DateField):
+    """A date picked in the browser; shown back as YYYY-MM-DD, which date inputs need."""
+
+    widget = DateInput
+
+    def prepare_value(self, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+
+class JsonListField(forms.JSONField):
+    """A JSON list typed in a textarea; a syntax error says where it is."""
+
+    widget = forms.Textarea(attrs={"rows": 6, "class": "font-monospace"})
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip():
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(
+                    f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+                ) from exc
+        result = super().to_python(value)
+        return [] if result is None else result
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value if value is not None else [], indent=2, ensure_ascii=False)
+
+
+# --- Contracts and versions ----------------------------------------------------------------------
+
+
+class VersionTermsForm(forms.Form):
+    """The terms of a contract version."""
+
+    start_date = IsoDateField()
+    end_date = IsoDateField(required=False, help_text="Empty: open-ended.")
+    currency = forms.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    billing_day = forms.IntegerField(
+        initial=1, help_text="Day of the month the invoice is made (1–28)."
+    )
+    retention_days = forms.IntegerField(
+        initial=365 * 7,
+        help_text="How long the client's work data is kept after it is closed, in days.",
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+    @staticmethod
+    def initial_from(version: Any) -> dict[str, Any]:
+        return {
+            name: getattr(version, name)
+            for name in (
+                "start_date",
+                "end_date",
+                "currency",
+                "billing_day",
+                "retention_days",
+                "notes",
+            )
+        }
+
+
+class ContractForm(VersionTermsForm):
+    """A new contract with a client: its reference and title, and the terms of version 1."""
+
+    client = forms.TypedChoiceField(coerce=int)
+    reference = forms.CharField(
+        max_length=40, help_text="The contract's number as both parties know it, e.g. NW-2026-01."
+    )
+    title = forms.CharField(max_length=200)
+
+    field_order = ["client", "reference", "title"]
+
+    def __init__(self, *args: Any, clients: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["client"].choices = clients  # type: ignore[attr-defined]
+
+
+class ContractEndForm(forms.Form):
+    end_date = IsoDateField(help_text="The last day the contract's terms apply.")
+
+
+# --- Services ------------------------------------------------------------------------------------
+
+
+class ServiceTermsForm(forms.Form):
+    """What a version says about a service."""
+
+    calendar_id = forms.TypedChoiceField(
+        coerce=int, label="Business calendar", help_text="SLA targets count time on it."
+    )
+    sla_policy_id = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="SLA policy"
+    )
+    scope_included = forms.CharField(
+        required=False, label="In scope", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    scope_excluded = forms.CharField(
+        required=False, label="Out of scope", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    deliverables = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    custom_fields = JsonListField(required=False, initial=list, help_text=CUSTOM_FIELDS_HELP)
+
+    def __init__(
+        self,
+        *args: Any,
+        calendars: list[tuple[int, str]],
+        policies: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["calendar_id"].choices = calendars  # type: ignore[attr-defined]
+        self.fields["sla_policy_id"].choices = [  # type: ignore[attr-defined]
+            ("", "— none yet —"),
+            *policies,
+        ]
+
+    @staticmethod
+    def initial_from(terms: Any) -> dict[str, Any]:
+        return {
+            "calendar_id": terms.calendar_id,
+            "sla_policy_id": terms.sla_policy_id,
+            "scope_included": terms.scope_included,
+            "scope_excluded": terms.scope_excluded,
+            "deliverables": terms.deliverables,
+            "custom_fields": terms.custom_fields,
+        }
+
+
+class ServiceForm(ServiceTermsForm):
+    """A new service of a contract, with what the version says about it."""
+
+    name = forms.CharField(max_length=200, help_text="e.g. 'Customer service, e-mail and chat'.")
+    key = forms.SlugField(
+        max_length=60, help_text="Short stable key, e.g. 'email-support'; it never changes."
+    )
+    process_type = forms.ChoiceField(choices=ProcessType.choices)
+
+    field_order = ["name", "key", "process_type"]
+
+
+# --- SLA policies --------------------------------------------------------------------------------
+
+
+class SlaPolicyForm(forms.Form):
+    """An SLA policy: how it pauses, warns and escalates, and its targets per priority."""
+
+    name = forms.CharField(max_length=120, help_text="e.g. 'Standard'.")
+    pause_states = forms.MultipleChoiceField(
+        required=False,
+        choices=[(state, PAUSE_STATE_LABELS.get(state, state)) for state in PAUSE_STATES],
+        widget=forms.CheckboxSelectMultiple,
+        label="The clocks pause while",
+    )
+    warning_percent = forms.IntegerField(
+        initial=75, label="Warn at (%)", help_text="Share of a target's time used (1–99)."
+    )
+    on_warning = forms.MultipleChoiceField(
+        required=False, choices=ACTION_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    on_warning_queue = forms.CharField(
+        required=False, max_length=120, label="…and move the item to the queue"
+    )
+    on_breach = forms.MultipleChoiceField(
+        required=False, choices=ACTION_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    on_breach_queue = forms.CharField(
+        required=False, max_length=120, label="…and move the item to the queue"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["on_warning"].label = "On warning"
+        self.fields["on_breach"].label = "On breach"
+        for priority in Priority:
+            for metric in DURATION_METRICS:
+                self.fields[f"{priority}_{metric}"] = forms.IntegerField(
+                    required=False, min_value=0, label=f"{priority.label} {metric.label} (min)"
+                )
+                self.fields[f"{priority}_{metric}_clock"] = forms.ChoiceField(
+                    choices=ClockKind.choices, initial=ClockKind.BUSINESS, required=False
+                )
+            self.fields[f"{priority}_deadline_kind"] = forms.ChoiceField(
+                choices=DEADLINE_KIND_CHOICES, required=False, label=f"{priority.label} deadline"
+            )
+            self.fields[f"{priority}_deadline_n"] = forms.IntegerField(
+                required=False, min_value=1, label=f"{priority.label} deadline business day"
+            )
+            self.fields[f"{priority}_deadline_at"] = forms.TimeField(
+                required=False,
+                widget=TimeInput,
+                label=f"{priority.label} deadline time",
+                error_messages={"invalid": "Enter a time like 10:00."},
+            )
+        # Positions of the targets handed to the action → the grid cell each came from.
+        self.target_cells: list[str] = []
+
+    @property
+    def settings_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("name", "pause_states", "warning_percent")]
+
+    @property
+    def escalation_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [
+            (self["on_warning"], self["on_warning_queue"]),
+            (self["on_breach"], self["on_breach_queue"]),
+        ]
+
+    @property
+    def target_rows(self) -> list[dict[str, Any]]:
+        """The grid: per priority, a (minutes, clock) pair per metric and the deadline cells."""
+        return [
+            {
+                "label": priority.label,
+                "durations": [
+                    (self[f"{priority}_{metric}"], self[f"{priority}_{metric}_clock"])
+                    for metric in DURATION_METRICS
+                ],
+                "deadline": (
+                    self[f"{priority}_deadline_kind"],
+                    self[f"{priority}_deadline_n"],
+                    self[f"{priority}_deadline_at"],
+                ),
+            }
+            for priority in Priority
+        ]
+
+    @property
+    def grid_errors(self) -> list[str]:
+        """Errors of grid cells, listed above the grid (the cells are only marked red)."""
+        return [
+            f"{self.fields[name].label or name}: {message}"
+            for name, errors in self.errors.items()
+            if name.startswith(tuple(Priority.values))
+            for message in errors
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for priority in Priority:
+            kind = data.get(f"{priority}_deadline_kind")
+            at = data.get(f"{priority}_deadline_at")
+            if kind and not at and f"{priority}_deadline_at" not in self.errors:
+                self.add_error(f"{priority}_deadline_at", "Give the time it is due by, e.g. 10:00.")
+            if at and not kind:
+                self.add_error(f"{priority}_deadline_kind", "Choose which day it is due.")
+            if kind == "business_day_of_month" and data.get(f"{priority}_deadline_n") is None:
+                self.add_error(f"{priority}_deadline_n", "Give which business day, e.g. 3.")
+        return data
+
+    def policy_fields(self) -> dict[str, Any]:
+        """The cleaned data as ``sla_policy_save`` takes it (targets included)."""
+        data = self.cleaned_data
+        targets: list[dict[str, Any]] = []
+        self.target_cells = []
+        for priority in Priority:
+            for metric in DURATION_METRICS:
+                minutes = data.get(f"{priority}_{metric}")
+                if minutes is not None:
+                    targets.append(
+                        {
+                            "priority": priority.value,
+                            "metric": metric.value,
+                            "clock": data.get(f"{priority}_{metric}_clock") or ClockKind.BUSINESS,
+                            "duration_minutes": minutes,
+                        }
+                    )
+                    self.target_cells.append(f"{priority}_{metric}")
+            kind = data.get(f"{priority}_deadline_kind")
+            if kind:
+                at = data[f"{priority}_deadline_at"]
+                rule: dict[str, Any] = {"kind": kind, "at": f"{at:%H:%M}"}
+                if kind == "business_day_of_month":
+                    rule["n"] = data.get(f"{priority}_deadline_n")
+                targets.append(
+                    {"priority": priority.value, "metric": Metric.DEADLINE.value, "deadline": rule}
+                )
+                self.target_cells.append(f"{priority}_deadline_kind")
+        return {
+            "name": data["name"],
+            "pause_states": list(data["pause_states"]),
+            "warning_percent": data["warning_percent"],
+            "on_warning": _actions(data["on_warning"], data["on_warning_queue"]),
+            "on_breach": _actions(data["on_breach"], data["on_breach_queue"]),
+            "targets": targets,
+        }
+
+    @staticmethod
+    def initial_from(policy: SlaPolicy) -> dict[str, Any]:
+        """Initial values that show a saved policy (its targets prefetched) in the form."""
+        initial: dict[str, Any] = {
+            "name": policy.name,
+            "pause_states": list(policy.pause_states or []),
+            "warning_percent": policy.warning_percent,
+        }
+        for key in ("on_warning", "on_breach"):
+            actions = getattr(policy, key) or []
+            initial[key] = [a["type"] for a in actions if a.get("type") != "move_to_queue"]
+            initial[f"{key}_queue"] = next(
+                (a.get("queue", "") for a in actions if a.get("type") == "move_to_queue"), ""
+            )
+        for target in policy.targets.all():
+            if target.metric == Metric.DEADLINE:
+                rule = target.deadline or {}
+                initial[f"{target.priority}_deadline_kind"] = rule.get("kind", "")
+                initial[f"{target.priority}_deadline_n"] = rule.get("n")
+                initial[f"{target.priority}_deadline_at"] = rule.get("at", "")
+            else:
+                initial[f"{target.priority}_{target.metric}"] = target.duration_minutes
+                initial[f"{target.priority}_{target.metric}_clock"] = target.clock
+        return initial
+
+
+def _actions(chosen: list[str], queue: str) -> list[dict[str, str]]:
+    actions = [{"type": kind} for kind, _ in ACTION_CHOICES if kind in chosen]
+    if queue.strip():
+        actions.append({"type": "move_to_queue", "queue": queue.strip()})
+    return actions
+
+
+_TARGET_KEY = re.compile(r"^targets\[(\d+)\](?:\.(\w+))?$")
+
+
+def add_policy_errors(form: SlaPolicyForm, exc: ValidationError) -> None:
+    """Show an action's ValidationError on the policy form, on the grid cell at fault."""
+    if not hasattr(exc, "error_dict"):
+        add_validation_errors(form, exc)
+        return
+    for key, messages in exc.message_dict.items():
+        match = _TARGET_KEY.match(key)
+        if match and int(match[1]) < len(form.target_cells):
+            form.add_error(form.target_cells[int(match[1])], messages)
+        else:
+            form.add_error(key if key in form.fields else None, messages)

@@ -1,0 +1,249 @@
+"""What the provider and a client agreed: contracts and their versions, services, SLA policies.
+
+A contract's terms live in versions. A draft version is edited freely; activating it makes it the
+contract's terms and supersedes the version before, which stays readable forever. An active
+version never changes (a change means a new draft copied from it), so work keeps the terms it
+started under. Services have a stable identity across versions; what a version says about a
+service (scope, calendar, SLA policy, custom fields) is its ``ServiceTerms``.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+from bpo.tenancy.models import ClientOwnedModel
+
+
+class ProcessType(models.TextChoices):
+    CUSTOMER_SERVICE = "customer_service", "Customer service"
+    TECH_SUPPORT = "tech_support", "Technical support"
+    RECONCILIATION = "reconciliation", "Reconciliation"
+    PAYROLL = "payroll", "Payroll"
+    DATA_ENTRY = "data_entry", "Data entry"
+    TASK = "task", "Back-office task"
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    SUPERSEDED = "superseded", "Superseded"
+    ENDED = "ended", "Ended"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Metric(models.TextChoices):
+    FIRST_RESPONSE = "first_response", "First response"
+    NEXT_RESPONSE = "next_response", "Next response"
+    RESOLUTION = "resolution", "Resolution"
+    DEADLINE = "deadline", "Deadline"
+
+
+class ClockKind(models.TextChoices):
+    BUSINESS = "business", "Business time"
+    CALENDAR = "calendar", "Calendar time"
+
+
+# Work item states that may pause an SLA clock (the life cycle of #4: pending on whom).
+PAUSE_STATES = ("pending_contact", "pending_client")
+# What a policy may do on warning or breach.
+SLA_ACTIONS = ("notify_managers", "raise_priority", "move_to_queue")
+
+
+class Contract(ClientOwnedModel):
+    """The agreement with a client; its terms are in its versions."""
+
+    reference = models.CharField(
+        max_length=40,
+        validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", "Letters, digits, . _ / -")],
+        help_text="The contract's number as both parties know it, e.g. NW-2026-01.",
+    )
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client", "reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "reference"], name="contract_unique_ref")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+
+class ContractVersion(ClientOwnedModel):
+    """One version of a contract's terms: draft, then active, then superseded or ended."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True, help_text="Empty: open-ended.")
+    currency = models.CharField(
+        max_length=3,
+        validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 currency code, e.g. EUR.")],
+    )
+    billing_day = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="Day of the month the invoice is made (1–28).",
+    )
+    retention_days = models.PositiveIntegerField(
+        default=365 * 7,
+        validators=[MinValueValidator(1)],
+        help_text="How long the client's work data is kept after it is closed, in days.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Superseded or ended.")
+
+    class Meta:
+        ordering = ["contract", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "number"], name="version_unique_number"),
+            models.UniqueConstraint(
+                fields=["contract"],
+                condition=Q(status="active"),
+                name="version_one_active",
+                violation_error_message="A contract has at most one active version.",
+            ),
+            models.UniqueConstraint(
+                fields=["contract"],
+                condition=Q(status="draft"),
+                name="version_one_draft",
+                violation_error_message="A contract has at most one draft version.",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="version_end_after_start",
+                violation_error_message="The end date lies before the start date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_day__gte=1, billing_day__lte=28),
+                name="version_billing_day_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.reference} v{self.number} ({self.status})"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+
+class Service(ClientOwnedModel):
+    """One outsourced business process under a contract, stable across the contract's versions."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="services")
+    key = models.SlugField(max_length=60, help_text="Short stable key, e.g. 'email-support'.")
+    name = models.CharField(max_length=200)
+    process_type = models.CharField(max_length=20, choices=ProcessType.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client", "name"]
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="service_unique_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaPolicy(ClientOwnedModel):
+    """Service levels of one contract version: targets per priority, pauses, warning, actions."""
+
+    version = models.ForeignKey(ContractVersion, on_delete=models.PROTECT, related_name="policies")
+    name = models.CharField(max_length=120)
+    pause_states = models.JSONField(default=list, blank=True)
+    warning_percent = models.PositiveSmallIntegerField(
+        default=75, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    on_warning = models.JSONField(default=list, blank=True)
+    on_breach = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["version", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "name"], name="policy_unique_name"),
+            models.CheckConstraint(
+                condition=Q(warning_percent__gte=1, warning_percent__lte=99),
+                name="policy_warning_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaTarget(ClientOwnedModel):
+    """One target of a policy: for a priority and a metric, a duration or a deadline rule."""
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    clock = models.CharField(max_length=10, choices=ClockKind.choices, default=ClockKind.BUSINESS)
+    duration_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For response and resolution targets."
+    )
+    deadline = models.JSONField(
+        null=True, blank=True, help_text="For deadline targets: a rule, see contracts.deadlines."
+    )
+
+    class Meta:
+        ordering = ["policy", "priority", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "priority", "metric"], name="target_unique_priority_metric"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(metric="deadline", deadline__isnull=False, duration_minutes__isnull=True)
+                    | (~Q(metric="deadline") & Q(duration_minutes__gt=0, deadline__isnull=True))
+                ),
+                name="target_duration_or_deadline",
+                violation_error_message=(
+                    "Response and resolution targets need a duration above zero; deadline "
+                    "targets need a deadline rule."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority} {self.metric}"
+
+
+class ServiceTerms(ClientOwnedModel):
+    """What one contract version says about one service."""
+
+    version = models.ForeignKey(ContractVersion, on_delete=models.PROTECT, related_name="terms")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="terms")
+    scope_included = models.TextField(blank=True)
+    scope_excluded = models.TextField(blank=True)
+    deliverables = models.TextField(blank=True)
+    calendar = models.ForeignKey(
+        "calendars.BusinessCalendar", on_delete=models.PROTECT, related_name="+"
+    )
+    sla_policy = models.ForeignKey(
+        SlaPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    custom_fields = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["version", "service__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "service"], name="terms_unique_service")
+        ]
+        verbose_name_plural = "service terms"
+
+    def __str__(self) -> str:
+        return f"{self.service} in {self.version}"

@@ -1,0 +1,212 @@
+"""API schemas for contracts, versions, services and SLA policies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
+
+from bpo.apitypes import DbId, IsoDate, StrictDbId
+from bpo.contracts.models import ClockKind, Metric, Priority, ProcessType, VersionStatus
+from bpo.paging import PageParams
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VersionTermsIn(Strict):
+    start_date: IsoDate
+    end_date: IsoDate | None = Field(default=None, description="Empty: open-ended.")
+    currency: StrictStr = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    billing_day: StrictInt = Field(default=1, ge=1, le=28)
+    retention_days: StrictInt = Field(default=2555, ge=1, le=36500)
+    notes: StrictStr = Field(default="", max_length=5000)
+
+
+class VersionTermsPatch(Strict):
+    """Fields left out or null stay as they are; ``end_date: null`` makes the term open-ended."""
+
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
+    currency: StrictStr | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    billing_day: StrictInt | None = Field(default=None, ge=1, le=28)
+    retention_days: StrictInt | None = Field(default=None, ge=1, le=36500)
+    notes: StrictStr | None = Field(default=None, max_length=5000)
+
+
+class ContractIn(VersionTermsIn):
+    client_id: StrictDbId
+    reference: StrictStr = Field(
+        min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+    )
+    title: StrictStr = Field(min_length=1, max_length=200)
+
+
+class ContractEnd(Strict):
+    end_date: IsoDate
+
+
+class VersionSummary(Schema):
+    id: int
+    number: int
+    status: VersionStatus
+    start_date: date
+    end_date: date | None
+    activated_at: datetime | None
+
+
+class ContractOut(Schema):
+    id: int
+    client_id: int
+    reference: str
+    title: str
+    versions: list[VersionSummary]
+
+    @staticmethod
+    def resolve_versions(obj: Any) -> list[Any]:
+        return list(obj.versions.all())
+
+
+class ContractPage(Schema):
+    items: list[ContractOut]
+    next_cursor: int | None
+
+
+class ContractListParams(PageParams):
+    client_id: DbId | None = None
+
+
+class TargetIn(Strict):
+    priority: Priority
+    metric: Metric
+    clock: ClockKind = ClockKind.BUSINESS
+    duration_minutes: StrictInt | None = Field(default=None, ge=0, le=60 * 24 * 366)
+    deadline: dict[str, Any] | None = Field(
+        default=None,
+        description='For deadline targets: {"kind": "next_business_day", "at": "10:00"}, '
+        '{"kind": "same_business_day", "at": "17:00"} or '
+        '{"kind": "business_day_of_month", "n": 3, "at": "12:00"}',
+    )
+
+
+class TargetOut(Schema):
+    priority: Priority
+    metric: Metric
+    clock: ClockKind
+    duration_minutes: int | None
+    deadline: dict[str, Any] | None
+
+
+class ActionIn(Strict):
+    type: StrictStr = Field(description="notify_managers, raise_priority or move_to_queue")
+    queue: StrictStr | None = None
+
+
+class PolicyIn(Strict):
+    name: StrictStr = Field(min_length=1, max_length=120)
+    pause_states: list[StrictStr] = Field(
+        default_factory=list, description="Chosen from pending_contact, pending_client."
+    )
+    warning_percent: StrictInt = Field(default=75, ge=1, le=99)
+    on_warning: list[ActionIn] = Field(default_factory=list)
+    on_breach: list[ActionIn] = Field(default_factory=list)
+    targets: list[TargetIn] = Field(default_factory=list)
+
+
+class PolicyPatch(Strict):
+    """Fields left out or null stay as they are."""
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=120)
+    pause_states: list[StrictStr] | None = None
+    warning_percent: StrictInt | None = Field(default=None, ge=1, le=99)
+    on_warning: list[ActionIn] | None = None
+    on_breach: list[ActionIn] | None = None
+    targets: list[TargetIn] | None = None
+
+
+class PolicyOut(Schema):
+    id: int
+    version_id: int
+    name: str
+    pause_states: list[str]
+    warning_percent: int
+    on_warning: list[dict[str, Any]]
+    on_breach: list[dict[str, Any]]
+    targets: list[TargetOut]
+
+    @staticmethod
+    def resolve_targets(obj: Any) -> list[Any]:
+        return list(obj.targets.all())
+
+
+class CustomFieldIn(Strict):
+    name: StrictStr
+    label: StrictStr = ""
+    type: StrictStr = Field(description="text, number, date, boolean or choice")
+    required: bool = False
+    choices: list[StrictStr] | None = None
+
+
+class ServiceIn(Strict):
+    key: StrictStr = Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")
+    name: StrictStr = Field(min_length=1, max_length=200)
+    process_type: ProcessType
+    calendar_id: StrictDbId
+    sla_policy_id: StrictDbId | None = None
+    scope_included: StrictStr = Field(default="", max_length=20000)
+    scope_excluded: StrictStr = Field(default="", max_length=20000)
+    deliverables: StrictStr = Field(default="", max_length=20000)
+    custom_fields: list[CustomFieldIn] = Field(default_factory=list)
+
+
+class TermsPatch(Strict):
+    """Fields left out or null stay as they are; ``sla_policy_id: null`` detaches the policy."""
+
+    calendar_id: StrictDbId | None = None
+    sla_policy_id: StrictDbId | None = None
+    scope_included: StrictStr | None = Field(default=None, max_length=20000)
+    scope_excluded: StrictStr | None = Field(default=None, max_length=20000)
+    deliverables: StrictStr | None = Field(default=None, max_length=20000)
+    custom_fields: list[CustomFieldIn] | None = None
+
+
+class ServiceOut(Schema):
+    id: int
+    key: str
+    name: str
+    process_type: ProcessType
+
+
+class TermsOut(Schema):
+    id: int
+    version_id: int
+    service: ServiceOut
+    calendar_id: int
+    sla_policy_id: int | None
+    scope_included: str
+    scope_excluded: str
+    deliverables: str
+    custom_fields: list[dict[str, Any]]
+
+
+class VersionOut(VersionSummary):
+    contract_id: int
+    client_id: int
+    currency: str
+    billing_day: int
+    retention_days: int
+    notes: str
+    closed_at: datetime | None
+    services: list[TermsOut]
+    sla_policies: list[PolicyOut]
+
+    @staticmethod
+    def resolve_services(obj: Any) -> list[Any]:
+        return list(obj.terms.all())
+
+    @staticmethod
+    def resolve_sla_policies(obj: Any) -> list[Any]:
+        return list(obj.policies.all())
