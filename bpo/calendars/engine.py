@@ -364,7 +364,7 @@ class BusinessClock:
             if after:
                 # Old intervals ending after the first new start may overlap new ones (DST gap).
                 keep = bisect_right(span.ends, after[0][0])
-                old = old + after
+                old = old[:keep] + _merge(old[keep:] + after)
         if first < span.first_day:
             before = self._intervals(first, span.first_day)
             if before:

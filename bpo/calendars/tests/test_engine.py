@@ -28,8 +28,10 @@ NIGHT = (Shift(time(22), time(6)),)
 WHOLE_DAY = (Shift(time(0), time(0)),)
 
 
-def berlin(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)
+def berlin(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=BERLIN)
 
 
 def office(**kwargs) -> BusinessClock:
@@ -286,7 +288,7 @@ class TestHolidays:
         assert not clock.is_business_day(date(2031, 1, 6))
         assert clock.is_business_day(date(2031, 1, 7))
 
-    def test_holidays_are_asked_for_once_per_year(self):
+    def test_holidays_are_asked_for_once_per_year(self) -> None:
         asked: list[int] = []
 
         def of_year(year: int) -> frozenset[date]:
@@ -358,6 +360,17 @@ class TestLongSpans:
         weeks = (date(2199, 12, 30) - date(1900, 1, 1)).days // 7  # both are Mondays
         assert clock.between(berlin(1900, 1, 1), berlin(2199, 12, 30)) == weeks * 5 * 8 * H
 
+    @pytest.mark.parametrize(
+        "shifts", [TWO_SHIFTS, (Shift(time(20), time(2, 30)), Shift(time(3), time(5)))]
+    )
+    def test_tables_grown_piece_by_piece_equal_tables_built_at_once(self, shifts):
+        seasoned = every_day(shifts)
+        for year in (2030, 2010, 2020, 2003, 2041, 2000, 2050):
+            seasoned.next_business_instant(berlin(year, 7, 1))
+        at_once = every_day(shifts)
+        start, end = berlin(1999, 6, 1), berlin(2050, 6, 1)
+        assert list(seasoned.shifts_between(start, end)) == list(at_once.shifts_between(start, end))
+
     def test_a_calendar_that_never_opens_again_stops_searching(self):
         everything = CalendarSpec(
             "UTC",
@@ -380,7 +393,7 @@ class TestLongSpans:
         with pytest.raises(ValueError, match="years 2 to 9997"):
             office().add(datetime(9997, 12, 30, tzinfo=UTC), timedelta(days=100))
 
-    def test_one_clock_shared_by_threads(self):
+    def test_one_clock_shared_by_threads(self) -> None:
         clock, fresh = office(holidays=bavaria), office(holidays=bavaria)
         starts = [berlin(2000 + n, 3, 1, 9) for n in range(40)]
         results: dict[int, datetime] = {}
