@@ -337,3 +337,61 @@ def test_admin_creates_a_client_and_gives_a_person_a_role(live_world, page: Page
     row = page.get_by_role("row").filter(has_text="Nora North")
     expect(row).to_contain_text("Client admin · Northwind Traders")
     shot("admin_people_list")
+
+
+def test_client_reads_what_was_agreed_and_never_a_draft(live_world, page: Page, shot):
+    """A manager's contract, agreed and then changed in a new draft, seen by the client."""
+    from bpo.calendars import actions as calendar_actions
+    from bpo.contracts import actions as contract_actions
+    from bpo.tenancy.context import acting_as
+
+    with acting_as(live_world.actor("manager")) as manager:
+        calendar = calendar_actions.calendar_create(
+            actor=manager,
+            client=live_world.own,
+            name="Office hours",
+            time_zone="Europe/Berlin",
+            weekly={d: ["08:00-12:00", "13:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+            holiday_country="DE",
+        )
+        contract = contract_actions.contract_create(
+            actor=manager,
+            client=live_world.own,
+            reference="OWN-1",
+            title="Support",
+            start_date="2026-01-01",
+            currency="EUR",
+        )
+        version = contract.versions.get()
+        policy = contract_actions.sla_policy_save(
+            actor=manager,
+            version=version,
+            name="Standard",
+            targets=[{"priority": "normal", "metric": "first_response", "duration_minutes": 240}],
+        )
+        contract_actions.service_add(
+            actor=manager,
+            version=version,
+            key="support",
+            name="E-mail support",
+            process_type="customer_service",
+            calendar=calendar,
+            sla_policy_id=policy.pk,
+            scope_included="Orders and returns",
+        )
+        contract_actions.contract_version_activate(actor=manager, version=version)
+        draft = contract_actions.contract_version_draft(actor=manager, contract=contract)
+
+    log_in(page, live_world.people["client_viewer"])
+    nav(page).get_by_role("link", name="Contracts").click()
+    page.get_by_role("link", name=re.compile("OWN-1")).first.click()
+    expect(page.locator("body")).to_contain_text("Active")
+    expect(page.locator("body")).not_to_contain_text("Draft")
+    page.get_by_role("link", name=re.compile("1")).filter(has_text="ersion").first.click()
+    expect(page.locator("body")).to_contain_text("Orders and returns")
+    expect(page.locator("body")).to_contain_text("4 h")
+    expect(page.get_by_role("button", name=re.compile("Activate|Edit|Add"))).to_have_count(0)
+    expect(page.get_by_role("link", name=re.compile("^Edit|^Add"))).to_have_count(0)
+    shot("client_agreed_contract_version")
+    response = page.goto(f"/contracts/versions/{draft.pk}/")
+    assert response is not None and response.status == 404
