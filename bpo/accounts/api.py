@@ -23,8 +23,8 @@ from bpo.apitypes import DbId
 from bpo.errors import FieldError, documented_errors
 from bpo.paging import keyset_page
 from bpo.tenancy import queries as client_queries
+from bpo.tenancy.api import client_in_body
 from bpo.tenancy.context import Actor, request_actor
-from bpo.tenancy.models import Client
 
 router = Router()
 
@@ -73,7 +73,7 @@ def list_memberships(request: HttpRequest, params: Query[ClientPageParams]) -> d
 def create_membership(request: HttpRequest, payload: MembershipCreate) -> Status[Membership]:
     actor = request_actor(request)
     user = _user(actor, payload.user_id)
-    client = _client(actor, payload.client_id) if payload.client_id is not None else None
+    client = client_in_body(actor, payload.client_id) if payload.client_id is not None else None
     return Status(
         201, actions.membership_create(actor=actor, user=user, role=payload.role, client=client)
     )
@@ -113,7 +113,7 @@ def list_assignments(request: HttpRequest, params: Query[ClientPageParams]) -> d
 def create_assignment(request: HttpRequest, payload: AssignmentCreate) -> Status[Assignment]:
     actor = request_actor(request)
     user = _user(actor, payload.user_id)
-    client = _client(actor, payload.client_id)
+    client = client_in_body(actor, payload.client_id)
     return Status(201, actions.assignment_create(actor=actor, user=user, client=client))
 
 
@@ -135,10 +135,3 @@ def _user(actor: Actor, user_id: int) -> User:
         return queries.user_get(actor=actor, user_id=user_id)
     except User.DoesNotExist as exc:
         raise FieldError("body.user_id", f"There is no person with id {user_id}.") from exc
-
-
-def _client(actor: Actor, client_id: DbId) -> Client:
-    try:
-        return client_queries.client_get(actor=actor, client_id=client_id)
-    except Client.DoesNotExist as exc:
-        raise FieldError("body.client_id", f"There is no client with id {client_id}.") from exc

@@ -21,9 +21,8 @@ from bpo.calendars.schemas import (
 )
 from bpo.errors import FieldError, documented_errors
 from bpo.paging import PageParams, keyset_page
-from bpo.tenancy import queries as client_queries
+from bpo.tenancy.api import client_in_body
 from bpo.tenancy.context import request_actor
-from bpo.tenancy.models import Client
 
 router = Router(tags=["calendars"])
 
@@ -53,10 +52,7 @@ def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status[Busines
     actor = request_actor(request)
     data = payload.dict()
     client_id = data.pop("client_id")
-    try:
-        client = client_queries.client_get(actor=actor, client_id=client_id)
-    except Client.DoesNotExist as exc:
-        raise FieldError("body.client_id", f"There is no client with id {client_id}.") from exc
+    client = client_in_body(actor, client_id)
     return Status(201, actions.calendar_create(actor=actor, client=client, **data))
 
 

@@ -30,9 +30,8 @@ from bpo.contracts.schemas import (
 )
 from bpo.errors import FieldError, documented_errors
 from bpo.paging import keyset_page
-from bpo.tenancy import queries as client_queries
+from bpo.tenancy.api import client_in_body
 from bpo.tenancy.context import Actor, request_actor
-from bpo.tenancy.models import Client
 
 router = Router(tags=["contracts"])
 
@@ -69,10 +68,7 @@ def create_contract(request: HttpRequest, payload: ContractIn) -> Status[Contrac
     actor = request_actor(request)
     data = payload.dict()
     client_id = data.pop("client_id")
-    try:
-        client = client_queries.client_get(actor=actor, client_id=client_id)
-    except Client.DoesNotExist as exc:
-        raise FieldError("body.client_id", f"There is no client with id {client_id}.") from exc
+    client = client_in_body(actor, client_id)
     contract = actions.contract_create(actor=actor, client=client, **data)
     return Status(201, queries.contract_get(actor=actor, contract_id=contract.pk))
 

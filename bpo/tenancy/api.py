@@ -6,14 +6,25 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from bpo.apitypes import DbId, changes
-from bpo.errors import documented_errors
+from bpo.errors import FieldError, documented_errors
 from bpo.paging import PageParams, keyset_page
 from bpo.tenancy import actions, queries
-from bpo.tenancy.context import request_actor
+from bpo.tenancy.context import Actor, request_actor
 from bpo.tenancy.models import Client
 from bpo.tenancy.schemas import ClientCreate, ClientOut, ClientPage, ClientUpdate
 
 router = Router(tags=["clients"])
+
+
+def client_in_body(actor: Actor, client_id: int, path: str = "body.client_id") -> Client:
+    """The client a request body names, if the actor may see it; else a 422 naming the field.
+
+    Another client's id and a missing one get the same answer, so the reply reveals nothing.
+    """
+    try:
+        return queries.client_get(actor=actor, client_id=client_id)
+    except Client.DoesNotExist as exc:
+        raise FieldError(path, f"There is no client with id {client_id}.") from exc
 
 
 @router.get(
