@@ -85,9 +85,14 @@ def business_time(
     calendar = queries.calendar_get(actor=request_actor(request), calendar_id=calendar_id)
     if params.start.tzinfo is None:
         raise FieldError("query.start", "Give the instant with its UTC offset, e.g. ...T09:00Z.")
+    try:
+        due = calendar.clock.add(params.start, timedelta(minutes=params.minutes))
+        next_instant = calendar.clock.next_business_instant(params.start)
+    except ValueError as exc:  # outside the supported years, or no working time for years
+        raise FieldError("query.start", str(exc)) from exc
     return {
         "start": params.start,
         "minutes": params.minutes,
-        "due": calendar.clock.add(params.start, timedelta(minutes=params.minutes)),
-        "next_business_instant": calendar.clock.next_business_instant(params.start),
+        "due": due,
+        "next_business_instant": next_instant,
     }

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bpo.accounts.roles import Permission
 from bpo.calendars import actions, queries
-from bpo.calendars.engine import WEEKDAY_NAMES, CalendarError
+from bpo.calendars.engine import WEEKDAY_NAMES
 from bpo.calendars.forms import (
     BusinessTimeForm,
     CalendarForm,
@@ -169,7 +169,7 @@ def calendar_detail(request: HttpRequest, calendar_id: int) -> HttpResponse:
             }
     except ValidationError as exc:
         context["problem"] = " ".join(exc.messages)
-    except CalendarError as exc:
+    except ValueError as exc:  # CalendarError, or an instant outside the supported years
         calculator.add_error(None, f"This cannot be computed: {exc}.")
     return render(request, "calendars/detail.html", context)
 

@@ -202,3 +202,22 @@ def test_navigation_and_client_page_lead_to_contracts_and_calendars(world):
         assert "</i> Contracts</a>" in page and "</i> Calendars</a>" in page
         assert f"/calendars/?client={world.own.pk}" in page
         assert f"/contracts/?client={world.own.pk}" in page
+
+
+def test_calculator_outside_supported_years_says_so(world):
+    from bpo.calendars import actions
+    from bpo.tenancy.context import acting_as
+
+    with acting_as(world.actor("manager")) as manager:
+        calendar = actions.calendar_create(
+            actor=manager,
+            client=world.own,
+            name="Y",
+            time_zone="UTC",
+            weekly={"mon": ["09:00-17:00"]},
+        )
+    page = world.login("manager").get(
+        f"/calendars/{calendar.pk}/", {"start": "0001-01-01T00:00", "minutes": "60"}
+    )
+    assert page.status_code == 200
+    assert "cannot be computed" in page.content.decode() or "Enter a valid" in page.content.decode()

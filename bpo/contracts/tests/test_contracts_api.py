@@ -361,3 +361,12 @@ def test_business_time_endpoint(world, manager, calendar_id):
     )
     assert response.status_code == 200, response.content
     assert response.json()["due"].startswith("2026-12-28T09:00")  # 2 h on the 23rd, 2 h on the 28th
+
+
+def test_business_time_outside_supported_years_is_a_clear_422(world, manager, calendar_id):
+    response = manager.get(
+        f"/api/v1/calendars/{calendar_id}/business-time",
+        {"start": "0001-01-01T00:00:01Z", "minutes": 100},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["path"] == "query.start"
