@@ -56,11 +56,13 @@ def _register_routers() -> None:
     from bpo.calendars.api import router as calendars_router
     from bpo.contracts.api import router as contracts_router
     from bpo.tenancy.api import router as clients_router
+    from bpo.work.api import router as work_router
 
     api.add_router("/", accounts_router)
     api.add_router("/clients", clients_router)
     api.add_router("/calendars", calendars_router)
     api.add_router("/", contracts_router)
+    api.add_router("/work-items", work_router)
 
 
 _register_routers()

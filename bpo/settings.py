@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "bpo.audit",
     "bpo.calendars",
     "bpo.contracts",
+    "bpo.work",
     "bpo.web",
     "bpo.demo",
 ]

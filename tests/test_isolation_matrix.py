@@ -32,6 +32,7 @@ from bpo.contracts.models import (
     SlaTarget,
 )
 from bpo.tenancy.scoping import all_clients_unscoped
+from bpo.work.models import WorkItem
 
 ROLES = [role.value for role in Role]
 ANON = "anonymous"
@@ -175,6 +176,32 @@ def make_contract(client, status: str) -> SimpleNamespace:
     )
 
 
+def make_item(client) -> WorkItem:
+    """A work item of the client's agreed service."""
+    terms = make_contract(client, "active").terms
+    return WorkItem.objects.create(
+        client=client, service=terms.service, terms=terms, title="Matrix item"
+    )
+
+
+def item_url(template: str) -> Callable[[Any, User, str], str]:
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            return template.format(id=make_item(_client_of(world, target)).pk)
+
+    return build
+
+
+def body_service(world, user, target) -> dict[str, Any]:
+    if target == "missing":
+        return {"service_id": MISSING_ID, "title": "Matrix request"}
+    with all_clients_unscoped("test setup"):
+        terms = make_contract(_client_of(world, target), "active").terms
+    return {"service_id": terms.service_id, "title": "Matrix request"}
+
+
 def calendar_url(template: str) -> Callable[[Any, User, str], str]:
     def build(world, user, target):
         if target == "missing":
@@ -208,6 +235,9 @@ def body_client(world, user, target) -> dict[str, Any]:
         "client_id": {"own": world.own.pk, "other": world.other.pk, "missing": MISSING_ID}[target]
     }
 
+
+HANDLERS = frozenset({"admin", "manager", "agent", "qa"})
+REQUESTERS = HANDLERS | {"client_admin", "client_viewer"}
 
 MATRIX: dict[str, Route] = {
     # --- web pages -------------------------------------------------------------------------
@@ -549,6 +579,51 @@ MATRIX: dict[str, Route] = {
         targets=TARGETS,
         invisible_to=CLIENT_SIDE,
         body=lambda w, u, t: {"warning_percent": 80},
+    ),
+    "GET /api/v1/work-items": Route("GET", fixed("/api/v1/work-items"), EVERYONE),
+    "POST /api/v1/work-items": Route(
+        "POST",
+        fixed("/api/v1/work-items"),
+        REQUESTERS,
+        ok=201,
+        targets=TARGETS,
+        missing=422,
+        hidden=422,
+        body=body_service,
+    ),
+    "GET /api/v1/work-items/{item_id}": Route(
+        "GET", item_url("/api/v1/work-items/{id}"), EVERYONE, targets=TARGETS
+    ),
+    "POST /api/v1/work-items/{item_id}/state": Route(
+        "POST",
+        item_url("/api/v1/work-items/{id}/state"),
+        HANDLERS,
+        targets=TARGETS,
+        body=lambda w, u, t: {"state": "open"},
+    ),
+    "POST /api/v1/work-items/{item_id}/notes": Route(
+        "POST",
+        item_url("/api/v1/work-items/{id}/notes"),
+        HANDLERS,
+        ok=201,
+        targets=TARGETS,
+        body=lambda w, u, t: {"body": "internal"},
+    ),
+    "POST /api/v1/work-items/{item_id}/replies": Route(
+        "POST",
+        item_url("/api/v1/work-items/{id}/replies"),
+        HANDLERS,
+        ok=201,
+        targets=TARGETS,
+        body=lambda w, u, t: {"body": "Hello"},
+    ),
+    "POST /api/v1/work-items/{item_id}/messages": Route(
+        "POST",
+        item_url("/api/v1/work-items/{id}/messages"),
+        REQUESTERS,
+        ok=201,
+        targets=TARGETS,
+        body=lambda w, u, t: {"body": "Any news?"},
     ),
 }
 

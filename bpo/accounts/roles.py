@@ -52,6 +52,9 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_CONTRACTS = "manage_contracts"
     VIEW_DRAFTS = "view_drafts"
+    HANDLE_WORK = "handle_work"
+    REQUEST_WORK = "request_work"
+    VIEW_INTERNAL = "view_internal"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -61,6 +64,9 @@ PERMISSION_DESCRIPTIONS = {
     Permission.VIEW_AUDIT: "read the audit log",
     Permission.MANAGE_CONTRACTS: "change contracts, services, calendars and SLA policies",
     Permission.VIEW_DRAFTS: "see contract drafts under negotiation",
+    Permission.HANDLE_WORK: "work on items: reply, add notes, change their state",
+    Permission.REQUEST_WORK: "submit work to a service",
+    Permission.VIEW_INTERNAL: "see internal notes",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -73,4 +79,10 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # secret on either side. Drafts under negotiation stay on the provider side.
     Permission.MANAGE_CONTRACTS: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.VIEW_DRAFTS: PROVIDER_ROLES,
+    Permission.HANDLE_WORK: frozenset({Role.ADMIN, Role.MANAGER, Role.AGENT, Role.QA}),
+    Permission.REQUEST_WORK: frozenset(
+        {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.QA, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER}
+    ),
+    # Internal notes are the provider's; the client sees the public timeline.
+    Permission.VIEW_INTERNAL: PROVIDER_ROLES,
 }

@@ -1,0 +1,259 @@
+"""Writes about work items: creating them, moving them through their life cycle, replies and
+notes. Every change lands on the item's timeline and in the audit log, in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bpo.accounts.roles import Permission
+from bpo.audit.log import record
+from bpo.contracts import fields
+from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
+from bpo.tenancy.context import Actor
+from bpo.tenancy.scoping import ensure_client_in_scope
+from bpo.work.models import (
+    TRANSITIONS,
+    Contact,
+    Event,
+    EventKind,
+    Queue,
+    State,
+    WorkItem,
+)
+
+MAX_TAGS = 20
+
+
+def agreed_terms(service: Service) -> ServiceTerms:
+    """The terms under which new work for the service starts: its active contract version's."""
+    terms = (
+        ServiceTerms.objects.select_related("version")
+        .filter(service=service, version__status=VersionStatus.ACTIVE)
+        .first()
+    )
+    if terms is None:
+        raise ValidationError(
+            {
+                "service_id": f"{service.name} has no agreed terms: its contract has no active "
+                "version that includes it."
+            }
+        )
+    return terms
+
+
+def _event(
+    item: WorkItem,
+    actor: Actor | None,
+    kind: str,
+    *,
+    body: str = "",
+    internal: bool = False,
+    **data: Any,
+) -> Event:
+    return Event.objects.create(
+        client_id=item.client_id,
+        item=item,
+        actor=actor.user if actor else None,
+        kind=kind,
+        internal=internal,
+        body=body,
+        data=data,
+    )
+
+
+def contact_for(*, client_id: int, email: str, name: str = "") -> Contact:
+    """The client's contact with this e-mail address, created when new."""
+    email = email.strip()
+    contact = Contact.objects.filter(client_id=client_id, email__iexact=email).first()
+    if contact is None:
+        contact = Contact(client_id=client_id, email=email, name=name.strip())
+        try:
+            contact.full_clean(exclude=["client"])
+        except ValidationError as exc:
+            raise ValidationError({"contact_email": exc.messages}) from exc
+        contact.save()
+    return contact
+
+
+def work_item_create(
+    *,
+    actor: Actor,
+    service: Service,
+    title: str,
+    description: str = "",
+    priority: str = Priority.NORMAL,
+    contact_email: str = "",
+    contact_name: str = "",
+    custom_fields: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    external_ref: str = "",
+    queue: Queue | None = None,
+    parent: WorkItem | None = None,
+) -> WorkItem:
+    """Take in one unit of work for a service, under the service's agreed terms."""
+    actor.require(Permission.REQUEST_WORK, client_id=service.client_id)
+    ensure_client_in_scope(service.client_id)
+    terms = agreed_terms(service)
+    problems: dict[str, Any] = {}
+    try:
+        values = fields.validate_values(terms.custom_fields, custom_fields or {})
+    except ValidationError as exc:
+        problems.update({f"custom_fields.{k}": v for k, v in exc.message_dict.items()})
+        values = {}
+    tags = [t.strip() for t in (tags or []) if t.strip()]
+    if len(tags) > MAX_TAGS:
+        problems["tags"] = f"At most {MAX_TAGS} tags."
+    if queue is not None and queue.service_id != service.pk:
+        problems["queue_id"] = "The queue belongs to another service."
+    if parent is not None and parent.client_id != service.client_id:
+        problems["parent_id"] = "The parent item belongs to another client."
+    if problems:
+        raise ValidationError(problems)
+    item = WorkItem(
+        client_id=service.client_id,
+        service=service,
+        terms=terms,
+        queue=queue,
+        title=title.strip(),
+        description=description,
+        priority=priority,
+        custom_fields=values,
+        tags=tags,
+        external_ref=external_ref.strip(),
+        parent=parent,
+    )
+    with transaction.atomic():
+        if contact_email:
+            item.contact = contact_for(
+                client_id=service.client_id, email=contact_email, name=contact_name
+            )
+        item.full_clean(exclude=["service", "terms", "queue", "contact", "parent", "assignee"])
+        try:
+            with transaction.atomic():
+                item.save()
+        except IntegrityError as exc:  # a concurrent create with the same external reference
+            raise ValidationError(
+                {"external_ref": "Another item of this client has this external reference."}
+            ) from exc
+        _event(
+            item,
+            actor,
+            EventKind.CREATED,
+            body=description,
+            priority=item.priority,
+            service=service.key,
+            version=terms.version.number,
+        )
+        record(
+            "work_item.created",
+            obj=item,
+            after={
+                "title": item.title,
+                "service": service.key,
+                "priority": item.priority,
+                "external_ref": item.external_ref,
+            },
+        )
+    return item
+
+
+def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: str = "") -> WorkItem:
+    """Move an item through its life cycle (new, open, pending, resolved, closed, cancelled)."""
+    actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
+    state = str(getattr(state, "value", state))
+    with transaction.atomic():
+        locked = WorkItem.objects.select_for_update().get(pk=item.pk)
+        if state not in TRANSITIONS.get(locked.state, frozenset()):
+            allowed = ", ".join(sorted(TRANSITIONS.get(locked.state, ()))) or "none"
+            raise ValidationError(
+                {
+                    "state": (
+                        f"An item that is {locked.get_state_display().lower()} cannot become "
+                        f"{state!r}; allowed next states: {allowed}."
+                    )
+                }
+            )
+        before = locked.state
+        locked.state = state
+        now = timezone.now()
+        if state == State.RESOLVED:
+            locked.resolved_at = now
+        if state == State.CLOSED:
+            locked.closed_at = now
+        if before == State.RESOLVED and state == State.OPEN:
+            locked.resolved_at = None
+        locked.save(update_fields=["state", "resolved_at", "closed_at", "updated_at"])
+        _event(locked, actor, EventKind.STATE, body=reason, before=before, after=state)
+        record(
+            "work_item.state_changed",
+            obj=locked,
+            before={"state": before},
+            after={"state": state, "reason": reason},
+        )
+    return locked
+
+
+def work_item_note(*, actor: Actor, item: WorkItem, body: str) -> Event:
+    """Add an internal note: for the provider's people only, never shown to the client."""
+    actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
+    body = _text(body)
+    with transaction.atomic():
+        event = _event(item, actor, EventKind.NOTE, body=body, internal=True)
+        record("work_item.note_added", obj=item, after={"event_id": event.pk})
+    return event
+
+
+def work_item_reply(*, actor: Actor, item: WorkItem, body: str) -> Event:
+    """Reply to the contact (stored as an outbound message; e-mail delivery comes with intake).
+
+    A first reply opens a new item."""
+    actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
+    body = _text(body)
+    with transaction.atomic():
+        locked = WorkItem.objects.select_for_update().get(pk=item.pk)
+        if locked.state in (State.CLOSED, State.CANCELLED):
+            raise ValidationError({"body": f"The item is {locked.state}; it takes no replies."})
+        event = _event(locked, actor, EventKind.MESSAGE_OUT, body=body)
+        if locked.state == State.NEW:
+            locked.state = State.OPEN
+            locked.save(update_fields=["state", "updated_at"])
+            _event(locked, actor, EventKind.STATE, before=State.NEW, after=State.OPEN)
+        record("work_item.replied", obj=locked, after={"event_id": event.pk})
+    return event
+
+
+def work_item_message_in(*, actor: Actor, item: WorkItem, body: str) -> Event:
+    """A message from the client side; it reopens a resolved item."""
+    actor.require(Permission.REQUEST_WORK, client_id=item.client_id)
+    body = _text(body)
+    with transaction.atomic():
+        locked = WorkItem.objects.select_for_update().get(pk=item.pk)
+        if locked.state in (State.CLOSED, State.CANCELLED):
+            raise ValidationError({"body": f"The item is {locked.state}; open a new one."})
+        event = _event(locked, actor, EventKind.MESSAGE_IN, body=body)
+        if locked.state in (State.RESOLVED, State.PENDING_CONTACT):
+            before = locked.state
+            locked.state = State.OPEN
+            locked.resolved_at = None
+            locked.save(update_fields=["state", "resolved_at", "updated_at"])
+            _event(
+                locked,
+                actor,
+                EventKind.STATE,
+                before=before,
+                after=State.OPEN,
+                reason="new message",
+            )
+        record("work_item.message_received", obj=locked, after={"event_id": event.pk})
+    return event
+
+
+def _text(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write something."})
+    return body

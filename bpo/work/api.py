@@ -1,0 +1,129 @@
+"""API: work items, their life cycle, replies, notes and timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from bpo.apitypes import DbId
+from bpo.contracts.models import Service
+from bpo.errors import FieldError, documented_errors
+from bpo.paging import keyset_page
+from bpo.tenancy.context import Actor, request_actor
+from bpo.work import actions, queries
+from bpo.work.models import Event, Queue, WorkItem
+from bpo.work.schemas import (
+    EventOut,
+    ItemDetailOut,
+    ItemIn,
+    ItemListParams,
+    ItemPage,
+    StateIn,
+    TextIn,
+)
+
+router = Router(tags=["work items"])
+
+
+def _detail(actor: Actor, item: WorkItem) -> WorkItem:
+    """The item with the timeline the actor may see, for ItemDetailOut."""
+    item.timeline = list(queries.timeline(actor=actor, item=item))  # type: ignore[attr-defined]
+    return item
+
+
+@router.get("", response={200: ItemPage, **documented_errors()}, summary="List work items")
+def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str, Any]:
+    rows = queries.items_visible(
+        actor=request_actor(request),
+        service_id=params.service_id,
+        state=params.state,
+        assigned_to_me=params.mine,
+    )
+    page = keyset_page(rows, after=params.after, limit=params.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "",
+    response={201: ItemDetailOut, **documented_errors(403)},
+    summary="Submit a work item to a service",
+)
+def create_item(request: HttpRequest, payload: ItemIn) -> Status[WorkItem]:
+    actor = request_actor(request)
+    data = payload.dict()
+    try:
+        service = queries.service_get(actor=actor, service_id=data.pop("service_id"))
+    except Service.DoesNotExist as exc:
+        raise FieldError(
+            "body.service_id", f"There is no service with id {payload.service_id}."
+        ) from exc
+    queue_id, parent_id = data.pop("queue_id"), data.pop("parent_id")
+    try:
+        if queue_id is not None:
+            data["queue"] = queries.queue_get(actor=actor, queue_id=queue_id)
+    except Queue.DoesNotExist as exc:
+        raise FieldError("body.queue_id", f"There is no queue with id {queue_id}.") from exc
+    try:
+        if parent_id is not None:
+            data["parent"] = queries.item_get(actor=actor, item_id=parent_id)
+    except WorkItem.DoesNotExist as exc:
+        raise FieldError("body.parent_id", f"There is no work item with id {parent_id}.") from exc
+    item = actions.work_item_create(actor=actor, service=service, **data)
+    return Status(201, _detail(actor, queries.item_get(actor=actor, item_id=item.pk)))
+
+
+@router.get(
+    "/{item_id}",
+    response={200: ItemDetailOut, **documented_errors(404)},
+    summary="One work item with its timeline",
+)
+def get_item(request: HttpRequest, item_id: DbId) -> WorkItem:
+    actor = request_actor(request)
+    return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
+
+
+@router.post(
+    "/{item_id}/state",
+    response={200: ItemDetailOut, **documented_errors(403, 404)},
+    summary="Move the item through its life cycle",
+)
+def change_state(request: HttpRequest, item_id: DbId, payload: StateIn) -> WorkItem:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    actions.work_item_transition(actor=actor, item=item, state=payload.state, reason=payload.reason)
+    return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
+
+
+@router.post(
+    "/{item_id}/notes",
+    response={201: EventOut, **documented_errors(403, 404)},
+    summary="Add an internal note (never shown to the client)",
+)
+def add_note(request: HttpRequest, item_id: DbId, payload: TextIn) -> Status[Event]:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    return Status(201, actions.work_item_note(actor=actor, item=item, body=payload.body))
+
+
+@router.post(
+    "/{item_id}/replies",
+    response={201: EventOut, **documented_errors(403, 404)},
+    summary="Reply to the contact",
+)
+def add_reply(request: HttpRequest, item_id: DbId, payload: TextIn) -> Status[Event]:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    return Status(201, actions.work_item_reply(actor=actor, item=item, body=payload.body))
+
+
+@router.post(
+    "/{item_id}/messages",
+    response={201: EventOut, **documented_errors(403, 404)},
+    summary="Add a message from the client's side (reopens a resolved item)",
+)
+def add_message(request: HttpRequest, item_id: DbId, payload: TextIn) -> Status[Event]:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    return Status(201, actions.work_item_message_in(actor=actor, item=item, body=payload.body))

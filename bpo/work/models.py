@@ -1,0 +1,189 @@
+"""Work items of a client's services, the queues they wait in, and their append-only timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from bpo.contracts.models import Priority
+from bpo.tenancy.models import ClientOwnedModel
+
+
+class State(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING_CONTACT = "pending_contact", "Waiting on the contact"
+    PENDING_CLIENT = "pending_client", "Waiting on the client"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# The life cycle: which states an item may move to from each state.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    State.NEW: frozenset(
+        {State.OPEN, State.PENDING_CONTACT, State.PENDING_CLIENT, State.RESOLVED, State.CANCELLED}
+    ),
+    State.OPEN: frozenset(
+        {State.PENDING_CONTACT, State.PENDING_CLIENT, State.RESOLVED, State.CANCELLED}
+    ),
+    State.PENDING_CONTACT: frozenset(
+        {State.OPEN, State.PENDING_CLIENT, State.RESOLVED, State.CANCELLED}
+    ),
+    State.PENDING_CLIENT: frozenset(
+        {State.OPEN, State.PENDING_CONTACT, State.RESOLVED, State.CANCELLED}
+    ),
+    State.RESOLVED: frozenset({State.OPEN, State.CLOSED}),
+    State.CLOSED: frozenset(),
+    State.CANCELLED: frozenset(),
+}
+OPEN_STATES = frozenset({State.NEW, State.OPEN, State.PENDING_CONTACT, State.PENDING_CLIENT})
+
+
+class Contact(ClientOwnedModel):
+    """A person on the client's side who asks for work: the client's customer or employee."""
+
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client", "email"]
+        constraints = [
+            models.UniqueConstraint("client", Lower("email"), name="contact_unique_email")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class Queue(ClientOwnedModel):
+    """Where a service's work items wait for an agent."""
+
+    service = models.ForeignKey(
+        "contracts.Service", on_delete=models.PROTECT, related_name="queues"
+    )
+    name = models.CharField(max_length=120)
+    required_skills = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "name"], name="queue_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkItem(ClientOwnedModel):
+    """One unit of work for a service, under the contract terms it started with."""
+
+    service = models.ForeignKey("contracts.Service", on_delete=models.PROTECT, related_name="items")
+    terms = models.ForeignKey(
+        "contracts.ServiceTerms",
+        on_delete=models.PROTECT,
+        related_name="items",
+        help_text="The agreed terms (contract version) the work started under.",
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, null=True, blank=True, related_name="items"
+    )
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    contact = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, null=True, blank=True, related_name="items"
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.NEW)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    external_ref = models.CharField(max_length=120, blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_items",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["client", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="item_unique_external_ref",
+                violation_error_message="Another item of this client has this external reference.",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in State]), name="item_known_state"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["client", "state", "queue", "priority", "created_at"],
+                name="item_queue_order",
+            ),
+            models.Index(fields=["client", "assignee", "state"], name="item_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    STATE = "state_changed", "State changed"
+    PRIORITY = "priority_changed", "Priority changed"
+    NOTE = "note", "Internal note"
+    MESSAGE_IN = "message_in", "Message from the contact"
+    MESSAGE_OUT = "message_out", "Reply to the contact"
+    ASSIGNED = "assigned", "Assigned"
+    SLA_WARNING = "sla_warning", "SLA warning"
+    SLA_BREACH = "sla_breach", "SLA breach"
+
+
+INTERNAL_KINDS = frozenset(
+    {EventKind.NOTE, EventKind.ASSIGNED, EventKind.SLA_WARNING, EventKind.SLA_BREACH}
+)
+
+
+class Event(ClientOwnedModel):
+    """An entry on a work item's timeline; never changed once written."""
+
+    item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    internal = models.BooleanField(
+        default=False, help_text="Internal entries are never shown to the client."
+    )
+    body = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["item", "id"]
+        indexes = [models.Index(fields=["client", "item", "id"], name="event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on item {self.item_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("Timeline events are append-only.")
+        super().save(*args, **kwargs)
