@@ -57,12 +57,14 @@ def _register_routers() -> None:
     from bpo.contracts.api import router as contracts_router
     from bpo.tenancy.api import router as clients_router
     from bpo.work.api import router as work_router
+    from bpo.workforce.api import router as workforce_router
 
     api.add_router("/", accounts_router)
     api.add_router("/clients", clients_router)
     api.add_router("/calendars", calendars_router)
     api.add_router("/", contracts_router)
     api.add_router("/work-items", work_router)
+    api.add_router("/certifications", workforce_router)
 
 
 _register_routers()

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "bpo.calendars",
     "bpo.contracts",
     "bpo.work",
+    "bpo.workforce",
     "bpo.web",
     "bpo.demo",
 ]

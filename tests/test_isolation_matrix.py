@@ -33,6 +33,7 @@ from bpo.contracts.models import (
 )
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.models import WorkItem
+from bpo.workforce.models import Certification
 
 ROLES = [role.value for role in Role]
 ANON = "anonymous"
@@ -200,6 +201,30 @@ def body_service(world, user, target) -> dict[str, Any]:
     with all_clients_unscoped("test setup"):
         terms = make_contract(_client_of(world, target), "active").terms
     return {"service_id": terms.service_id, "title": "Matrix request"}
+
+
+def _agent_of(world, target: str):
+    return (world.people if target == "own" else world.other_people)["agent"]
+
+
+def body_assign(world, user, target) -> dict[str, Any]:
+    """Assign the latest item of the target client to that client's certified agent."""
+    agent = _agent_of(world, "own" if target == "missing" else target)
+    if target != "missing":
+        with all_clients_unscoped("test setup"):
+            item = WorkItem.objects.filter(client=_client_of(world, target)).latest("id")
+            Certification.objects.get_or_create(
+                client=item.client, service=item.service, user=agent
+            )
+    return {"agent_id": agent.pk, "reason": "matrix"}
+
+
+def body_certify(world, user, target) -> dict[str, Any]:
+    if target == "missing":
+        return {"user_id": world.people["agent"].pk, "service_id": MISSING_ID}
+    with all_clients_unscoped("test setup"):
+        service = make_contract(_client_of(world, target), "active").terms.service
+    return {"user_id": _agent_of(world, target).pk, "service_id": service.pk}
 
 
 def calendar_url(template: str) -> Callable[[Any, User, str], str]:
@@ -590,6 +615,27 @@ MATRIX: dict[str, Route] = {
         missing=422,
         hidden=422,
         body=body_service,
+    ),
+    "POST /api/v1/work-items/next": Route(
+        "POST", fixed("/api/v1/work-items/next"), HANDLERS, ok=204
+    ),
+    "POST /api/v1/work-items/{item_id}/assign": Route(
+        "POST",
+        item_url("/api/v1/work-items/{id}/assign"),
+        frozenset({"admin", "manager"}),
+        targets=TARGETS,
+        body=body_assign,
+    ),
+    "GET /api/v1/certifications": Route("GET", fixed("/api/v1/certifications"), EVERYONE),
+    "POST /api/v1/certifications": Route(
+        "POST",
+        fixed("/api/v1/certifications"),
+        frozenset({"admin", "manager"}),
+        ok=201,
+        targets=TARGETS,
+        missing=422,
+        hidden=422,
+        body=body_certify,
     ),
     "GET /api/v1/work-items/{item_id}": Route(
         "GET", item_url("/api/v1/work-items/{id}"), EVERYONE, targets=TARGETS

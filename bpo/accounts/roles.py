@@ -55,6 +55,7 @@ class Permission(StrEnum):
     HANDLE_WORK = "handle_work"
     REQUEST_WORK = "request_work"
     VIEW_INTERNAL = "view_internal"
+    MANAGE_AGENTS = "manage_agents"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -67,6 +68,7 @@ PERMISSION_DESCRIPTIONS = {
     Permission.HANDLE_WORK: "work on items: reply, add notes, change their state",
     Permission.REQUEST_WORK: "submit work to a service",
     Permission.VIEW_INTERNAL: "see internal notes",
+    Permission.MANAGE_AGENTS: "certify agents and assign their work",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -85,4 +87,5 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     ),
     # Internal notes are the provider's; the client sees the public timeline.
     Permission.VIEW_INTERNAL: PROVIDER_ROLES,
+    Permission.MANAGE_AGENTS: frozenset({Role.ADMIN, Role.MANAGER}),
 }

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
+from bpo.accounts.models import User
 from bpo.accounts.roles import Permission
 from bpo.audit.log import record
 from bpo.contracts import fields
@@ -16,6 +18,7 @@ from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
 from bpo.tenancy.context import Actor
 from bpo.tenancy.scoping import ensure_client_in_scope
 from bpo.work.models import (
+    OPEN_STATES,
     TRANSITIONS,
     Contact,
     Event,
@@ -24,6 +27,7 @@ from bpo.work.models import (
     State,
     WorkItem,
 )
+from bpo.workforce.models import AgentProfile, Certification
 
 MAX_TAGS = 20
 
@@ -195,6 +199,84 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
             after={"state": state, "reason": reason},
         )
     return locked
+
+
+PRIORITY_RANK = Case(
+    When(priority=Priority.URGENT, then=Value(0)),
+    When(priority=Priority.HIGH, then=Value(1)),
+    When(priority=Priority.NORMAL, then=Value(2)),
+    default=Value(3),
+)
+
+
+def _assign(actor: Actor, item: WorkItem, agent: User, reason: str) -> WorkItem:
+    before = item.assignee_id
+    item.assignee = agent
+    item.save(update_fields=["assignee", "updated_at"])
+    _event(
+        item,
+        actor,
+        EventKind.ASSIGNED,
+        internal=True,
+        body=reason,
+        agent=agent.email,
+        previous=before,
+    )
+    record(
+        "work_item.assigned",
+        obj=item,
+        before={"assignee_id": before},
+        after={"assignee_id": agent.pk, "reason": reason},
+    )
+    return item
+
+
+def work_item_assign(*, actor: Actor, item: WorkItem, agent: User, reason: str) -> WorkItem:
+    """A manager assigns or transfers an item by hand, with a reason, to a certified agent."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=item.client_id)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why: it goes on the item's timeline."})
+    if not Certification.objects.filter(user=agent, service_id=item.service_id).exists():
+        raise ValidationError(
+            {"agent_id": f"{agent.email} is not certified for this service; certify them first."}
+        )
+    with transaction.atomic():
+        locked = WorkItem.objects.select_for_update().get(pk=item.pk)
+        if locked.state not in OPEN_STATES:
+            raise ValidationError({"agent_id": f"The item is {locked.state}; nothing to assign."})
+        return _assign(actor, locked, agent, reason.strip())
+
+
+def work_item_next(*, actor: Actor) -> WorkItem | None:
+    """Get next: the best unassigned item the agent is certified for, now assigned to them.
+
+    Highest priority first, then the oldest. Under any concurrency an item goes to exactly one
+    agent: on PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent agents take
+    different items without waiting; SQLite serialises writers (IMMEDIATE transactions).
+    Returns None when nothing is waiting or the agent is at capacity.
+    """
+    actor.require(Permission.HANDLE_WORK)
+    user = actor.user
+    profile, _ = AgentProfile.objects.get_or_create(user=user)
+    with transaction.atomic():
+        load = WorkItem.objects.filter(assignee=user, state__in=OPEN_STATES).count()
+        if load >= profile.capacity:
+            return None
+        candidates = (
+            WorkItem.objects.filter(
+                assignee__isnull=True,
+                state__in=[State.NEW, State.OPEN],
+                service_id__in=Certification.objects.filter(user=user).values("service_id"),
+            )
+            .annotate(rank=PRIORITY_RANK)
+            .order_by("rank", "created_at", "id")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        item = candidates.first()
+        if item is None:
+            return None
+        return _assign(actor, item, user, "get next")
 
 
 def work_item_note(*, actor: Actor, item: WorkItem, body: str) -> Event:

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from bpo.accounts.models import User
 from bpo.apitypes import DbId
 from bpo.contracts.models import Service
 from bpo.errors import FieldError, documented_errors
@@ -15,6 +16,7 @@ from bpo.tenancy.context import Actor, request_actor
 from bpo.work import actions, queries
 from bpo.work.models import Event, Queue, WorkItem
 from bpo.work.schemas import (
+    AssignIn,
     EventOut,
     ItemDetailOut,
     ItemIn,
@@ -72,6 +74,35 @@ def create_item(request: HttpRequest, payload: ItemIn) -> Status[WorkItem]:
         raise FieldError("body.parent_id", f"There is no work item with id {parent_id}.") from exc
     item = actions.work_item_create(actor=actor, service=service, **data)
     return Status(201, _detail(actor, queries.item_get(actor=actor, item_id=item.pk)))
+
+
+@router.post(
+    "/next",
+    response={200: ItemDetailOut, 204: None, **documented_errors(403)},
+    summary="Get next: the best waiting item you are certified for (204: nothing for you)",
+)
+def get_next(request: HttpRequest) -> Any:
+    actor = request_actor(request)
+    item = actions.work_item_next(actor=actor)
+    if item is None:
+        return Status(204, None)
+    return _detail(actor, queries.item_get(actor=actor, item_id=item.pk))
+
+
+@router.post(
+    "/{item_id}/assign",
+    response={200: ItemDetailOut, **documented_errors(403, 404)},
+    summary="Assign or transfer an item to a certified agent, with a reason (managers)",
+)
+def assign(request: HttpRequest, item_id: DbId, payload: AssignIn) -> WorkItem:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    try:
+        agent = queries.staff_get(actor=actor, user_id=payload.agent_id)
+    except User.DoesNotExist as exc:
+        raise FieldError("body.agent_id", f"There is no agent with id {payload.agent_id}.") from exc
+    actions.work_item_assign(actor=actor, item=item, agent=agent, reason=payload.reason)
+    return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
 
 
 @router.get(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from bpo.accounts.models import Assignment, User
 from bpo.accounts.roles import Permission
 from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor
@@ -49,3 +50,12 @@ def service_get(*, actor: Actor, service_id: int) -> Service:
 def queue_get(*, actor: Actor, queue_id: int) -> Queue:
     """A queue in scope; raises Queue.DoesNotExist."""
     return Queue.objects.get(pk=queue_id)
+
+
+def staff_get(*, actor: Actor, user_id: int) -> User:
+    """Provider staff who work for a client in the actor's scope; raises User.DoesNotExist."""
+    return (
+        User.objects.filter(is_active=True, assignments__in=Assignment.objects.all())
+        .distinct()
+        .get(pk=user_id)
+    )

@@ -97,3 +97,10 @@ class ItemListParams(PageParams):
     service_id: DbId | None = None
     state: State | None = None
     mine: bool = Field(default=False, description="Only items assigned to you.")
+
+
+class AssignIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: StrictDbId
+    reason: StrictStr = Field(min_length=1, max_length=2000)

@@ -1,0 +1,59 @@
+"""Agents: how much work they take at once, whether they are available, and the services they
+are certified for (an agent never receives work of a service they are not certified for)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from bpo.tenancy.models import ClientOwnedModel
+
+
+class Presence(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    BUSY = "busy", "Busy"
+    AWAY = "away", "Away"
+    OFFLINE = "offline", "Offline"
+
+
+class AgentProfile(models.Model):
+    """A provider staff member's working profile (provider-wide, not client data)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="How many open items the agent works at once.",
+    )
+    presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.OFFLINE)
+    presence_since = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user.email} ({self.presence})"
+
+
+class Certification(ClientOwnedModel):
+    """An agent trained and certified on one of a client's services."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certifications"
+    )
+    service = models.ForeignKey(
+        "contracts.Service", on_delete=models.CASCADE, related_name="certifications"
+    )
+    certified_at = models.DateTimeField(auto_now_add=True)
+    certified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["client", "service", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "user"], name="certification_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} certified for {self.service_id}"
