@@ -41,3 +41,9 @@ class PageParams(Schema):
 
     after: DbId | None = Field(default=None, description="Cursor: next_cursor of the page before.")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+def page_of(rows: QuerySet[M], params: PageParams) -> dict[str, Any]:
+    """One page of ``rows`` as a list endpoint answers it: ``{"items", "next_cursor"}``."""
+    page = keyset_page(rows, after=params.after, limit=params.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}

@@ -21,7 +21,7 @@ from bpo.accounts.schemas import (
 )
 from bpo.apitypes import DbId
 from bpo.errors import FieldError, documented_errors
-from bpo.paging import keyset_page
+from bpo.paging import page_of
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.api import client_in_body
 from bpo.tenancy.context import Actor, request_actor
@@ -60,8 +60,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
 )
 def list_memberships(request: HttpRequest, params: Query[ClientPageParams]) -> dict[str, Any]:
     rows = queries.memberships_visible(actor=request_actor(request), client_id=params.client_id)
-    page = keyset_page(rows, after=params.after, limit=params.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_of(rows, params)
 
 
 @router.post(
@@ -100,8 +99,7 @@ def delete_membership(request: HttpRequest, membership_id: DbId) -> Status[None]
 )
 def list_assignments(request: HttpRequest, params: Query[ClientPageParams]) -> dict[str, Any]:
     rows = queries.assignments_visible(actor=request_actor(request), client_id=params.client_id)
-    page = keyset_page(rows, after=params.after, limit=params.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_of(rows, params)
 
 
 @router.post(

@@ -20,7 +20,7 @@ from bpo.calendars.schemas import (
     CalendarPatch,
 )
 from bpo.errors import FieldError, documented_errors
-from bpo.paging import PageParams, keyset_page
+from bpo.paging import PageParams, page_of
 from bpo.tenancy.api import client_in_body
 from bpo.tenancy.context import request_actor
 
@@ -39,8 +39,7 @@ class BusinessTimeParams(Schema):
 @router.get("", response={200: CalendarPage, **documented_errors()}, summary="List calendars")
 def list_calendars(request: HttpRequest, params: Query[CalendarListParams]) -> dict[str, Any]:
     rows = queries.calendars_visible(actor=request_actor(request), client_id=params.client_id)
-    page = keyset_page(rows, after=params.after, limit=params.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_of(rows, params)
 
 
 @router.post(

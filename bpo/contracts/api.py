@@ -29,7 +29,7 @@ from bpo.contracts.schemas import (
     VersionTermsPatch,
 )
 from bpo.errors import FieldError, documented_errors
-from bpo.paging import keyset_page
+from bpo.paging import page_of
 from bpo.tenancy.api import client_in_body
 from bpo.tenancy.context import Actor, request_actor
 
@@ -55,8 +55,7 @@ def _calendar(actor: Actor, calendar_id: int, client_id: int) -> BusinessCalenda
 )
 def list_contracts(request: HttpRequest, params: Query[ContractListParams]) -> dict[str, Any]:
     rows = queries.contracts_visible(actor=request_actor(request), client_id=params.client_id)
-    page = keyset_page(rows, after=params.after, limit=params.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_of(rows, params)
 
 
 @router.post(

@@ -7,7 +7,7 @@ from ninja import Query, Router, Status
 
 from bpo.apitypes import DbId, changes
 from bpo.errors import FieldError, documented_errors
-from bpo.paging import PageParams, keyset_page
+from bpo.paging import PageParams, page_of
 from bpo.tenancy import actions, queries
 from bpo.tenancy.context import Actor, request_actor
 from bpo.tenancy.models import Client
@@ -31,12 +31,7 @@ def client_in_body(actor: Actor, client_id: int, path: str = "body.client_id") -
     "", response={200: ClientPage, **documented_errors()}, summary="List the clients you may see"
 )
 def list_clients(request: HttpRequest, params: Query[PageParams]) -> dict[str, object]:
-    page = keyset_page(
-        queries.clients_visible(actor=request_actor(request)),
-        after=params.after,
-        limit=params.limit,
-    )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_of(queries.clients_visible(actor=request_actor(request)), params)
 
 
 @router.post(

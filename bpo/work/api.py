@@ -11,7 +11,7 @@ from bpo.accounts.models import User
 from bpo.apitypes import DbId
 from bpo.contracts.models import Service
 from bpo.errors import FieldError, documented_errors
-from bpo.paging import keyset_page
+from bpo.paging import page_of
 from bpo.tenancy.context import Actor, request_actor
 from bpo.work import actions, queries
 from bpo.work.models import Event, Queue, WorkItem
@@ -43,8 +43,7 @@ def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str,
         state=params.state,
         assigned_to_me=params.mine,
     )
-    page = keyset_page(rows, after=params.after, limit=params.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_of(rows, params)
 
 
 @router.post(

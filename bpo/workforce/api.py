@@ -13,7 +13,7 @@ from bpo.accounts.models import User
 from bpo.apitypes import DbId, StrictDbId
 from bpo.contracts.models import Service
 from bpo.errors import FieldError, documented_errors
-from bpo.paging import PageParams, keyset_page
+from bpo.paging import PageParams, page_of
 from bpo.tenancy.context import request_actor
 from bpo.work import queries as work_queries
 from bpo.workforce import actions, queries
@@ -55,8 +55,7 @@ def list_certifications(request: HttpRequest, params: Query[CertificationParams]
     rows = queries.certifications_visible(
         actor=request_actor(request), service_id=params.service_id
     )
-    page = keyset_page(rows, after=params.after, limit=params.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_of(rows, params)
 
 
 @router.post(
