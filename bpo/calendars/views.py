@@ -29,6 +29,7 @@ from bpo.calendars.models import WEEKDAYS, BusinessCalendar
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.context import Actor, request_actor
 from bpo.tenancy.models import Client
+from bpo.web.formatting import format_minutes
 
 # How far ahead the calendar page shows the working hours.
 PREVIEW_DAYS = 14
@@ -261,11 +262,3 @@ def week_summary(weekly: Any) -> str:
         if key:
             run.append(key)
     return " · ".join(parts) or "No working hours"
-
-
-def format_minutes(minutes: int) -> str:
-    """240 → '4 h', 90 → '1 h 30 min', 45 → '45 min'."""
-    hours, rest = divmod(int(minutes), 60)
-    if hours and rest:
-        return f"{hours} h {rest} min"
-    return f"{hours} h" if hours else f"{rest} min"

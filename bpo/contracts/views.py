@@ -45,6 +45,7 @@ from bpo.contracts.models import (
 )
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.context import Actor, request_actor
+from bpo.web.formatting import format_minutes
 
 # --- Lookups -------------------------------------------------------------------------------------
 
@@ -489,11 +490,3 @@ def describe_deadline(rule: Any) -> str:
         return deadlines.describe(rule)
     except (KeyError, TypeError):
         return json.dumps(rule)
-
-
-def format_minutes(minutes: int) -> str:
-    """240 → '4 h', 90 → '1 h 30 min', 45 → '45 min'."""
-    hours, rest = divmod(int(minutes), 60)
-    if hours and rest:
-        return f"{hours} h {rest} min"
-    return f"{hours} h" if hours else f"{rest} min"
