@@ -138,6 +138,17 @@ class BusinessCalendar(ClientOwnedModel):
             field = "exceptions" if "override" in str(exc) else "weekly"
             raise ValidationError({field: f"{str(exc)[:1].upper()}{str(exc)[1:]}."}) from exc
 
+    def day_notes(self, years: set[int]) -> dict[date, str]:
+        """Why a date is special: its exception's note, else its holiday's name."""
+        notes = public_holidays(self.holiday_country, self.holiday_subdivision, sorted(years))
+        for item in self.holidays or []:
+            notes[date.fromisoformat(item["date"])] = item.get("name") or "Holiday"
+        for item in self.exceptions or []:
+            notes[date.fromisoformat(item["date"])] = item.get("note") or (
+                "Other hours" if item.get("shifts") else "Closed"
+            )
+        return notes
+
     @cached_property
     def clock(self) -> BusinessClock:
         """The compiled calendar for business-time arithmetic (cached on this instance)."""
@@ -170,6 +181,14 @@ def _parse_date(item: Any, field: str, index: int, errors: dict[str, list[str]])
         return None
 
 
+def public_holidays(country: str, subdivision: str, years: list[int]) -> dict[date, str]:
+    """The public holidays (date → name) of a country or region, from the holidays package."""
+    if not country:
+        return {}
+    found = holiday_data.country_holidays(country, subdiv=subdivision or None, years=years)
+    return {day: str(name) for day, name in found.items()}
+
+
 class _HolidaySource:
     """Explicit holiday dates plus a country's public holidays, computed lazily per year."""
 
@@ -181,12 +200,8 @@ class _HolidaySource:
 
     def __call__(self, year: int) -> frozenset[date]:
         if year not in self._years:
-            public: set[date] = set()
-            if self.country:
-                public = set(
-                    holiday_data.country_holidays(
-                        self.country, subdiv=self.subdivision or None, years=year
-                    )
-                )
-            self._years[year] = frozenset(public | {d for d in self.explicit if d.year == year})
+            public = public_holidays(self.country, self.subdivision, [year])
+            self._years[year] = frozenset(
+                set(public) | {d for d in self.explicit if d.year == year}
+            )
         return self._years[year]

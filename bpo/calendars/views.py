@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import copy
-import zoneinfo
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import holidays as holiday_data
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -29,7 +25,6 @@ from bpo.calendars.models import WEEKDAYS, BusinessCalendar
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.context import Actor, request_actor
 from bpo.tenancy.models import Client
-from bpo.web.formatting import format_minutes
 
 # How far ahead the calendar page shows the working hours.
 PREVIEW_DAYS = 14
@@ -160,7 +155,7 @@ def calendar_detail(request: HttpRequest, calendar_id: int) -> HttpResponse:
         "problem": "",
     }
     try:
-        context["days"] = working_days(calendar, now=now, days=PREVIEW_DAYS)
+        context["days"] = queries.working_days(calendar, now=now, days=PREVIEW_DAYS)
         if calculator.is_valid():
             start = calculator.cleaned_data["start"]
             context["result"] = {
@@ -176,73 +171,6 @@ def calendar_detail(request: HttpRequest, calendar_id: int) -> HttpResponse:
 
 
 # --- Presentation --------------------------------------------------------------------------------
-
-
-@dataclass
-class WorkingDay:
-    """One local date of the preview: its working hours and why it differs, if it does."""
-
-    day: date
-    spans: list[tuple[datetime, datetime]] = field(default_factory=list)
-    note: str = ""
-    is_today: bool = False
-
-    @property
-    def total(self) -> str:
-        minutes = sum((end - start for start, end in self.spans), timedelta()) // timedelta(
-            minutes=1
-        )
-        return format_minutes(minutes)
-
-    @property
-    def shifts(self) -> list[str]:
-        return [
-            f"{start:%H:%M}–{end:%H:%M}" + (" (+1)" if end.date() > start.date() else "")
-            for start, end in self.spans
-        ]
-
-
-def working_days(calendar: BusinessCalendar, *, now: datetime, days: int) -> list[WorkingDay]:
-    """The working hours of the next ``days`` local dates, from the calendar's clock.
-
-    A shift is listed on the date it starts; the clock is asked one day further so that a night
-    shift of the last date is shown whole.
-    """
-    zone = zoneinfo.ZoneInfo(calendar.time_zone)
-    today = now.astimezone(zone).date()
-    preview = {
-        today + timedelta(days=n): WorkingDay(today + timedelta(days=n), is_today=n == 0)
-        for n in range(days)
-    }
-    first = datetime.combine(today, time(), zone)
-    last = datetime.combine(today + timedelta(days=days + 1), time(), zone)
-    for start, end in calendar.clock.shifts_between(first, last):
-        local_start = start.astimezone(zone)
-        if local_start.date() in preview:
-            preview[local_start.date()].spans.append((local_start, end.astimezone(zone)))
-    notes = _day_notes(calendar, {day.year for day in preview})
-    for day, row in preview.items():
-        row.note = notes.get(day, "")
-    return list(preview.values())
-
-
-def _day_notes(calendar: BusinessCalendar, years: set[int]) -> dict[date, str]:
-    """Why a date is special: its exception's note, its holiday's name."""
-    notes: dict[date, str] = {}
-    if calendar.holiday_country:
-        public = holiday_data.country_holidays(
-            calendar.holiday_country,
-            subdiv=calendar.holiday_subdivision or None,
-            years=sorted(years),
-        )
-        notes.update({day: str(name) for day, name in public.items()})
-    for item in calendar.holidays or []:
-        notes[date.fromisoformat(item["date"])] = item.get("name") or "Holiday"
-    for item in calendar.exceptions or []:
-        notes[date.fromisoformat(item["date"])] = item.get("note") or (
-            "Other hours" if item.get("shifts") else "Closed"
-        )
-    return notes
 
 
 def week_summary(weekly: Any) -> str:
