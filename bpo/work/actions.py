@@ -3,11 +3,13 @@ notes. Every change lands on the item's timeline and in the audit log, in one tr
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from bpo.accounts.models import User
@@ -17,6 +19,7 @@ from bpo.contracts import fields
 from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
 from bpo.tenancy.context import Actor
 from bpo.tenancy.scoping import ensure_client_in_scope
+from bpo.work import clocks, routing
 from bpo.work.models import (
     OPEN_STATES,
     TRANSITIONS,
@@ -24,10 +27,12 @@ from bpo.work.models import (
     Event,
     EventKind,
     Queue,
+    Routing,
     State,
     WorkItem,
+    WorkSession,
 )
-from bpo.workforce.models import AgentProfile, Certification
+from bpo.workforce.models import AgentProfile, Certification, Presence
 
 MAX_TAGS = 20
 
@@ -97,8 +102,13 @@ def work_item_create(
     external_ref: str = "",
     queue: Queue | None = None,
     parent: WorkItem | None = None,
+    language: str = "",
+    required_skills: dict[str, int] | None = None,
 ) -> WorkItem:
-    """Take in one unit of work for a service, under the service's agreed terms."""
+    """Take in one unit of work for a service, under the service's agreed terms.
+
+    The item waits in the named queue or the service's default queue; its SLA clocks start;
+    in a push queue it goes at once to the eligible available agent who has waited longest."""
     actor.require(Permission.REQUEST_WORK, client_id=service.client_id)
     ensure_client_in_scope(service.client_id)
     terms = agreed_terms(service)
@@ -113,6 +123,12 @@ def work_item_create(
         problems["tags"] = f"At most {MAX_TAGS} tags."
     if queue is not None and queue.service_id != service.pk:
         problems["queue_id"] = "The queue belongs to another service."
+    if language and not LANGUAGE.match(language):
+        problems["language"] = f"{language!r} is not a language code like 'de' or 'pt-BR'."
+    try:
+        need = skills_required(required_skills)
+    except ValidationError as exc:
+        problems["required_skills"] = exc.messages
     if parent is not None and parent.client_id != service.client_id:
         problems["parent_id"] = "The parent item belongs to another client."
     if problems:
@@ -122,6 +138,8 @@ def work_item_create(
         service=service,
         terms=terms,
         queue=queue,
+        language=language,
+        required_skills=need,
         title=title.strip(),
         description=description,
         priority=priority,
@@ -131,6 +149,7 @@ def work_item_create(
         parent=parent,
     )
     with transaction.atomic():
+        item.queue = queue or queue_default(service)
         if contact_email:
             item.contact = contact_for(
                 client_id=service.client_id, email=contact_email, name=contact_name
@@ -152,6 +171,7 @@ def work_item_create(
             service=service.key,
             version=terms.version.number,
         )
+        clocks.start(item, item.created_at)
         record(
             "work_item.created",
             obj=item,
@@ -162,7 +182,45 @@ def work_item_create(
                 "external_ref": item.external_ref,
             },
         )
+        if item.queue.routing == Routing.PUSH:
+            _push_item(item)
     return item
+
+
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+SKILL = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
+
+
+def skills_required(value: object) -> dict[str, int]:
+    """A skill requirement {skill: minimum level 1–5}, checked and normalised."""
+    if not value:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError('Expected an object of skill → minimum level, e.g. {"refunds": 2}.')
+    problems = []
+    for skill, level in value.items():
+        if not SKILL.match(str(skill)):
+            problems.append(f"{skill!r} is not a skill key (letters, digits, - and _).")
+        if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
+            problems.append(f"{skill}: the level must be a whole number from 1 to 5.")
+    if problems:
+        raise ValidationError(problems)
+    return {str(k): int(v) for k, v in value.items()}
+
+
+def queue_default(service: Service) -> Queue:
+    """The service's default queue, created with the service's name when it has none."""
+    queue = Queue.objects.filter(service=service, is_default=True).first()
+    if queue is None:
+        try:
+            with transaction.atomic():
+                queue = Queue.objects.create(
+                    client_id=service.client_id, service=service, name=service.name, is_default=True
+                )
+        except IntegrityError:  # created concurrently, or a queue already has that name
+            queue = Queue.objects.filter(service=service).order_by("-is_default", "pk").first()
+            assert queue is not None
+    return queue
 
 
 def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: str = "") -> WorkItem:
@@ -192,27 +250,25 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
             locked.resolved_at = None
         locked.save(update_fields=["state", "resolved_at", "closed_at", "updated_at"])
         _event(locked, actor, EventKind.STATE, body=reason, before=before, after=state)
+        clocks.state_changed(locked, before, state, now)
         record(
             "work_item.state_changed",
             obj=locked,
             before={"state": before},
             after={"state": state, "reason": reason},
         )
+        if locked.assignee_id and state not in OPEN_STATES:
+            push_to_agent(locked.assignee_id)
     return locked
 
 
-PRIORITY_RANK = Case(
-    When(priority=Priority.URGENT, then=Value(0)),
-    When(priority=Priority.HIGH, then=Value(1)),
-    When(priority=Priority.NORMAL, then=Value(2)),
-    default=Value(3),
-)
-
-
-def _assign(actor: Actor, item: WorkItem, agent: User, reason: str) -> WorkItem:
+def _assign(actor: Actor | None, item: WorkItem, agent: User, reason: str) -> WorkItem:
     before = item.assignee_id
+    now = timezone.now()
     item.assignee = agent
-    item.save(update_fields=["assignee", "updated_at"])
+    item.assigned_at = now
+    item.save(update_fields=["assignee", "assigned_at", "updated_at"])
+    AgentProfile.objects.filter(user=agent).update(waiting_since=now)
     _event(
         item,
         actor,
@@ -244,39 +300,127 @@ def work_item_assign(*, actor: Actor, item: WorkItem, agent: User, reason: str) 
         locked = WorkItem.objects.select_for_update().get(pk=item.pk)
         if locked.state not in OPEN_STATES:
             raise ValidationError({"agent_id": f"The item is {locked.state}; nothing to assign."})
-        return _assign(actor, locked, agent, reason.strip())
+        previous = locked.assignee_id
+        _assign(actor, locked, agent, reason.strip())
+        if previous and previous != agent.pk:
+            push_to_agent(previous)
+        return locked
+
+
+def _load(user_id: int) -> int:
+    return WorkItem.objects.filter(assignee_id=user_id, state__in=OPEN_STATES).count()
+
+
+def _lock_profile(user: User) -> AgentProfile:
+    """The agent's profile, locked: one routing decision at a time per agent, so two
+    concurrent assignments can never take them over capacity."""
+    AgentProfile.objects.get_or_create(user=user)
+    return AgentProfile.objects.select_for_update().get(user=user)
+
+
+def _first_waiting(agent: routing.Agent, *, push_only: bool = False) -> WorkItem | None:
+    candidates = routing.waiting_for(agent, push_only=push_only)
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    return candidates.first()
 
 
 def work_item_next(*, actor: Actor) -> WorkItem | None:
-    """Get next: the best unassigned item the agent is certified for, now assigned to them.
+    """Get next: the best waiting item the agent is eligible for, now assigned to them.
 
-    Highest priority first, then the oldest. Under any concurrency an item goes to exactly one
-    agent: on PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent agents take
-    different items without waiting; SQLite serialises writers (IMMEDIATE transactions).
+    Highest priority first, then the earliest SLA due time, then the oldest (see routing).
+    Under any concurrency an item goes to exactly one agent: on PostgreSQL the candidate row is
+    locked with SKIP LOCKED, so concurrent agents take different items without waiting; SQLite
+    serialises writers (IMMEDIATE transactions).
     Returns None when nothing is waiting or the agent is at capacity.
     """
     actor.require(Permission.HANDLE_WORK)
     user = actor.user
-    profile, _ = AgentProfile.objects.get_or_create(user=user)
     with transaction.atomic():
-        load = WorkItem.objects.filter(assignee=user, state__in=OPEN_STATES).count()
-        if load >= profile.capacity:
+        profile = _lock_profile(user)
+        if _load(user.pk) >= profile.capacity:
             return None
-        candidates = (
-            WorkItem.objects.filter(
-                assignee__isnull=True,
-                state__in=[State.NEW, State.OPEN],
-                service_id__in=Certification.objects.filter(user=user).values("service_id"),
-            )
-            .annotate(rank=PRIORITY_RANK)
-            .order_by("rank", "created_at", "id")
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        item = candidates.first()
+        item = _first_waiting(routing.agent_of(user, profile))
         if item is None:
             return None
         return _assign(actor, item, user, "get next")
+
+
+def _push_item(item: WorkItem) -> User | None:
+    """Push routing of one waiting item: to the eligible available agent with free capacity who
+    has waited longest. Runs inside the caller's transaction, with the item row locked."""
+    certified = Certification.objects.filter(service_id=item.service_id).values("user_id")
+    profiles = (
+        AgentProfile.objects.filter(user_id__in=certified, presence=Presence.AVAILABLE)
+        .select_related("user")
+        .order_by("waiting_since", "user_id")
+    )
+    for profile in profiles:
+        agent = routing.agent_of(profile.user, profile)
+        if not routing.agent_may_take(agent, item):
+            continue
+        locked = _lock_profile(profile.user)
+        if locked.presence != Presence.AVAILABLE or _load(profile.user_id) >= locked.capacity:
+            continue
+        _assign(None, item, profile.user, "routed: waited longest")
+        return profile.user
+    return None
+
+
+def push_to_agent(user_id: int) -> list[WorkItem]:
+    """An agent has free capacity (became available, finished or handed over an item): fill it
+    from the push queues they are eligible for, best item first."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return []
+    profile = _lock_profile(user)
+    if profile.presence != Presence.AVAILABLE:
+        return []
+    agent = routing.agent_of(user, profile)
+    taken = []
+    for _ in range(max(0, profile.capacity - _load(user_id))):
+        item = _first_waiting(agent, push_only=True)
+        if item is None:
+            break
+        taken.append(_assign(None, item, user, "routed: capacity freed"))
+    return taken
+
+
+def work_items_release(*, actor: Actor, agent: User, reason: str) -> list[WorkItem]:
+    """Put an agent's untouched items back in their queues (the agent went offline).
+
+    Untouched: since it was assigned, the agent wrote nothing on the item and opened no work
+    session on it. Touched items stay with the agent."""
+    released = []
+    with transaction.atomic():
+        items = WorkItem.objects.select_for_update().filter(assignee=agent, state__in=OPEN_STATES)
+        for item in items:
+            since = item.assigned_at or item.created_at
+            touched = (
+                Event.objects.filter(item=item, actor=agent, at__gte=since)
+                .exclude(kind=EventKind.ASSIGNED)
+                .exists()
+                or WorkSession.objects.filter(
+                    item=item, agent=agent, last_seen_at__gte=since
+                ).exists()
+            )
+            if touched:
+                continue
+            item.assignee = None
+            item.assigned_at = None
+            item.save(update_fields=["assignee", "assigned_at", "updated_at"])
+            _event(item, actor, EventKind.RELEASED, internal=True, body=reason, agent=agent.email)
+            record(
+                "work_item.released",
+                obj=item,
+                before={"assignee_id": agent.pk},
+                after={"assignee_id": None, "reason": reason},
+            )
+            released.append(item)
+        for item in released:
+            if item.queue_id and item.queue and item.queue.routing == Routing.PUSH:
+                _push_item(item)
+    return released
 
 
 def work_item_note(*, actor: Actor, item: WorkItem, body: str) -> Event:
@@ -304,6 +448,7 @@ def work_item_reply(*, actor: Actor, item: WorkItem, body: str) -> Event:
             locked.state = State.OPEN
             locked.save(update_fields=["state", "updated_at"])
             _event(locked, actor, EventKind.STATE, before=State.NEW, after=State.OPEN)
+        clocks.replied(locked, event.at)
         record("work_item.replied", obj=locked, after={"event_id": event.pk})
     return event
 
@@ -330,6 +475,8 @@ def work_item_message_in(*, actor: Actor, item: WorkItem, body: str) -> Event:
                 after=State.OPEN,
                 reason="new message",
             )
+            clocks.state_changed(locked, before, State.OPEN, event.at)
+        clocks.contact_wrote(locked, event.at)
         record("work_item.message_received", obj=locked, after={"event_id": event.pk})
     return event
 
@@ -339,3 +486,110 @@ def _text(body: str) -> str:
     if not body:
         raise ValidationError({"body": "Write something."})
     return body
+
+
+# A work session ends when the agent's page has not been heard from for this long.
+SESSION_IDLE = timedelta(minutes=2)
+
+
+def work_session_touch(*, actor: Actor, item: WorkItem) -> WorkSession:
+    """The agent is working on the item now: extend their open session, or start one.
+
+    The workspace calls this when the item page opens and then every 30 seconds while it stays
+    open; a session not heard from for SESSION_IDLE ends where it was last seen."""
+    actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
+    now = timezone.now()
+    with transaction.atomic():
+        session = (
+            WorkSession.objects.select_for_update()
+            .filter(item=item, agent=actor.user, ended_at__isnull=True)
+            .first()
+        )
+        if session is not None and now - session.last_seen_at <= SESSION_IDLE:
+            session.last_seen_at = now
+            session.save(update_fields=["last_seen_at"])
+            return session
+        if session is not None:
+            session.ended_at = session.last_seen_at
+            session.save(update_fields=["ended_at"])
+        session = WorkSession.objects.create(
+            client_id=item.client_id, item=item, agent=actor.user, started_at=now, last_seen_at=now
+        )
+        record("work_session.started", obj=session, after={"item_id": item.pk})
+    return session
+
+
+def work_session_end(*, actor: Actor, item: WorkItem) -> WorkSession | None:
+    """The agent stopped working on the item (left the page, or said so)."""
+    actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
+    now = timezone.now()
+    with transaction.atomic():
+        session = (
+            WorkSession.objects.select_for_update()
+            .filter(item=item, agent=actor.user, ended_at__isnull=True)
+            .first()
+        )
+        if session is None:
+            return None
+        session.ended_at = min(now, session.last_seen_at + SESSION_IDLE)
+        session.last_seen_at = max(session.last_seen_at, session.ended_at)
+        session.save(update_fields=["ended_at", "last_seen_at"])
+        record("work_session.ended", obj=session, after={"seconds": session.seconds})
+    return session
+
+
+def work_sessions_close_idle(*, now: datetime | None = None) -> int:
+    """End the sessions not heard from for SESSION_IDLE, at the time they were last seen
+    (in the active tenant scope; the periodic sweep runs it per client)."""
+    cutoff = (now or timezone.now()) - SESSION_IDLE
+    return WorkSession.objects.filter(ended_at__isnull=True, last_seen_at__lt=cutoff).update(
+        ended_at=F("last_seen_at")
+    )
+
+
+def system_event(item: WorkItem, kind: str, *, body: str = "", **data: Any) -> Event:
+    """An internal timeline entry written by the system itself (the SLA sweep, routing)."""
+    return _event(item, None, kind, body=body, internal=True, **data)
+
+
+def set_priority(actor: Actor | None, item: WorkItem, priority: str, *, reason: str = "") -> bool:
+    """Change a locked item's priority: the timeline says so and its SLA clocks take the new
+    priority's targets. Returns whether anything changed."""
+    before = item.priority
+    if priority == before:
+        return False
+    item.priority = priority
+    item.save(update_fields=["priority", "updated_at"])
+    _event(item, actor, EventKind.PRIORITY, body=reason, before=before, after=priority)
+    clocks.reprioritised(item, timezone.now())
+    return True
+
+
+def system_set_priority(item: WorkItem, priority: str, *, reason: str) -> None:
+    """The SLA policy raises an item's priority (an action on warning or breach)."""
+    before = item.priority
+    if set_priority(None, item, priority, reason=reason):
+        record(
+            "work_item.priority_changed",
+            obj=item,
+            before={"priority": before},
+            after={"priority": priority, "reason": reason},
+            actor_email="system: SLA policy",
+        )
+
+
+def system_move(item: WorkItem, queue: Queue, *, reason: str) -> None:
+    """The SLA policy moves an item to another queue of its service (an escalation queue)."""
+    before = item.queue_id
+    if before == queue.pk:
+        return
+    item.queue = queue
+    item.save(update_fields=["queue", "updated_at"])
+    _event(item, None, EventKind.QUEUE, body=reason, internal=True, before=before, after=queue.pk)
+    record(
+        "work_item.queue_changed",
+        obj=item,
+        before={"queue_id": before},
+        after={"queue_id": queue.pk, "reason": reason},
+        actor_email="system: SLA policy",
+    )

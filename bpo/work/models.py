@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Lower
 
 from bpo.contracts.models import Priority
@@ -61,6 +61,11 @@ class Contact(ClientOwnedModel):
         return f"{self.name} <{self.email}>" if self.name else self.email
 
 
+class Routing(models.TextChoices):
+    PULL = "pull", "Pull: agents press Get next"
+    PUSH = "push", "Push: offered to the agent who has waited longest"
+
+
 class Queue(ClientOwnedModel):
     """Where a service's work items wait for an agent."""
 
@@ -68,13 +73,24 @@ class Queue(ClientOwnedModel):
         "contracts.Service", on_delete=models.PROTECT, related_name="queues"
     )
     name = models.CharField(max_length=120)
-    required_skills = models.JSONField(default=list, blank=True)
+    routing = models.CharField(max_length=4, choices=Routing.choices, default=Routing.PULL)
+    required_skills = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Skills (with minimum levels) an agent needs for this queue: {"refunds": 2}.',
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="Where the service's work goes when no queue is named."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["client", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["service", "name"], name="queue_unique_name")
+            models.UniqueConstraint(fields=["service", "name"], name="queue_unique_name"),
+            models.UniqueConstraint(
+                fields=["service"], condition=Q(is_default=True), name="queue_one_default"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,7 +116,27 @@ class WorkItem(ClientOwnedModel):
         Contact, on_delete=models.PROTECT, null=True, blank=True, related_name="items"
     )
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    # Routing order: 0 for urgent to 3 for low, kept by the database so an index can serve it.
+    rank = models.GeneratedField(
+        expression=Case(
+            When(priority=Priority.URGENT, then=Value(0)),
+            When(priority=Priority.HIGH, then=Value(1)),
+            When(priority=Priority.NORMAL, then=Value(2)),
+            default=Value(3),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.NEW)
+    required_skills = models.JSONField(
+        default=dict, blank=True, help_text='Skills this item needs beyond its queue\'s: {"de": 3}.'
+    )
+    language = models.CharField(
+        max_length=8, blank=True, help_text="The language the contact writes in, if known."
+    )
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="The earliest due time of the item's running SLA clocks."
+    )
     custom_fields = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     external_ref = models.CharField(max_length=120, blank=True)
@@ -114,6 +150,7 @@ class WorkItem(ClientOwnedModel):
         blank=True,
         related_name="assigned_items",
     )
+    assigned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -133,10 +170,15 @@ class WorkItem(ClientOwnedModel):
             ),
         ]
         indexes = [
+            # Get next and push routing: the waiting items in routing order.
             models.Index(
-                fields=["client", "state", "queue", "priority", "created_at"],
-                name="item_queue_order",
+                F("rank"),
+                F("due_at"),  # ascending: PostgreSQL puts the items without a due time last
+                F("id"),
+                condition=Q(assignee__isnull=True, state__in=["new", "open"]),
+                name="item_waiting",
             ),
+            models.Index(fields=["client", "queue", "state"], name="item_queue"),
             models.Index(fields=["client", "assignee", "state"], name="item_assignee"),
         ]
 
@@ -152,12 +194,21 @@ class EventKind(models.TextChoices):
     MESSAGE_IN = "message_in", "Message from the contact"
     MESSAGE_OUT = "message_out", "Reply to the contact"
     ASSIGNED = "assigned", "Assigned"
+    RELEASED = "released", "Released to the queue"
+    QUEUE = "queue_changed", "Moved to another queue"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breach"
 
 
 INTERNAL_KINDS = frozenset(
-    {EventKind.NOTE, EventKind.ASSIGNED, EventKind.SLA_WARNING, EventKind.SLA_BREACH}
+    {
+        EventKind.NOTE,
+        EventKind.ASSIGNED,
+        EventKind.RELEASED,
+        EventKind.QUEUE,
+        EventKind.SLA_WARNING,
+        EventKind.SLA_BREACH,
+    }
 )
 
 
@@ -187,3 +238,120 @@ class Event(ClientOwnedModel):
         if self.pk is not None:
             raise RuntimeError("Timeline events are append-only.")
         super().save(*args, **kwargs)
+
+
+class SlaClock(ClientOwnedModel):
+    """One SLA target measured on one work item: it runs, pauses, resumes and stops.
+
+    Business seconds are counted on the item's calendar (or plain seconds for calendar-time
+    targets). While running, ``resumed_at`` is when counting (re)started and ``due_at`` when the
+    target's time runs out; ``elapsed_seconds`` holds what was counted before ``resumed_at``.
+    Deadline targets have a fixed ``due_at`` and never pause.
+    """
+
+    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="clocks")
+    target = models.ForeignKey("contracts.SlaTarget", on_delete=models.PROTECT, related_name="+")
+    metric = models.CharField(max_length=20)
+    cycle = models.PositiveIntegerField(
+        default=1, help_text="Next-response clocks start again with each message of the contact."
+    )
+    target_seconds = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    elapsed_seconds = models.PositiveIntegerField(default=0)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    met = models.BooleanField(null=True, help_text="Set when the clock stops; empty if excluded.")
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "metric", "cycle"], name="clock_unique_metric_cycle"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["warn_at"],
+                condition=Q(resumed_at__isnull=False, warned_at__isnull=True),
+                name="clock_warning_due",
+            ),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(resumed_at__isnull=False, breached_at__isnull=True),
+                name="clock_breach_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} on item {self.item_id}"
+
+    @property
+    def status(self) -> str:
+        """running, paused, met, missed or cancelled, as shown to people."""
+        if self.stopped_at is not None:
+            return {True: "met", False: "missed"}.get(self.met, "cancelled")  # type: ignore[arg-type]
+        return "running" if self.resumed_at is not None else "paused"
+
+
+class WorkSession(ClientOwnedModel):
+    """A stretch of time an agent actually worked on an item (handle time; AHT; billing)."""
+
+    item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="sessions")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="work_sessions"
+    )
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "agent"],
+                condition=Q(ended_at__isnull=True),
+                name="session_one_open_per_agent_item",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_seen_at__gte=F("started_at")), name="session_ordered"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["client", "agent", "started_at"], name="session_agent"),
+            models.Index(
+                fields=["last_seen_at"], condition=Q(ended_at__isnull=True), name="session_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} on item {self.item_id} from {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def seconds(self) -> int:
+        return int(((self.ended_at or self.last_seen_at) - self.started_at).total_seconds())
+
+
+class Notification(ClientOwnedModel):
+    """A message to one person about a client's work (SLA warnings and breaches, for now)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    item = models.ForeignKey(
+        WorkItem, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["recipient", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,16 +1,19 @@
-"""Writes about agents: certification on a client's service."""
+"""Writes about agents: certification on a client's service, presence, capacity and skills."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from bpo.accounts.models import User
 from bpo.accounts.roles import Permission, Role
 from bpo.audit.log import record
 from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor, actor_for
-from bpo.workforce.models import AgentProfile, Certification
+from bpo.workforce.models import AgentProfile, AgentSkill, Certification, Presence
 
 
 def certification_grant(*, actor: Actor, user: User, service: Service) -> Certification:
@@ -37,3 +40,103 @@ def certification_grant(*, actor: Actor, user: User, service: Service) -> Certif
                 after={"user": user.email, "service": service.key},
             )
     return certification
+
+
+def agent_presence_set(*, actor: Actor, presence: str, agent: User | None = None) -> AgentProfile:
+    """An agent says whether they are available, busy, away or offline (a manager may say it
+    for them). Going offline releases their untouched items back to the queues; becoming
+    available starts their wait for pushed work and fills their free capacity."""
+    from bpo.work import actions as work
+
+    agent = agent or actor.user
+    if agent.pk == actor.user.pk:
+        actor.require(Permission.HANDLE_WORK)
+    else:
+        actor.require(Permission.MANAGE_AGENTS)
+    presence = str(getattr(presence, "value", presence))
+    if presence not in Presence.values:
+        raise ValidationError({"presence": f"{presence!r} is not one of {', '.join(Presence)}."})
+    with transaction.atomic():
+        AgentProfile.objects.get_or_create(user=agent)
+        profile = AgentProfile.objects.select_for_update().get(user=agent)
+        before = profile.presence
+        if before == presence:
+            return profile
+        now = timezone.now()
+        profile.presence = presence
+        profile.presence_since = now
+        if presence == Presence.AVAILABLE:
+            profile.waiting_since = now
+        profile.save(update_fields=["presence", "presence_since", "waiting_since"])
+        record(
+            "agent.presence_changed",
+            obj=profile,
+            object_repr=agent.email,
+            before={"presence": before},
+            after={"presence": presence},
+        )
+        if presence == Presence.OFFLINE:
+            work.work_items_release(actor=actor, agent=agent, reason=f"{agent.email} went offline")
+        if presence == Presence.AVAILABLE:
+            work.push_to_agent(agent.pk)
+    return profile
+
+
+def agent_profile_update(
+    *,
+    actor: Actor,
+    agent: User,
+    capacity: int | None = None,
+    languages: list[str] | None = None,
+    skills: dict[str, int] | None = None,
+) -> AgentProfile:
+    """A manager sets an agent's capacity, languages and skills (with levels 1–5)."""
+    from bpo.work.actions import LANGUAGE, skills_required
+
+    actor.require(Permission.MANAGE_AGENTS)
+    problems: dict[str, Any] = {}
+    if capacity is not None and not 1 <= capacity <= 100:
+        problems["capacity"] = "Capacity is a whole number of items from 1 to 100."
+    if languages is not None:
+        bad = [code for code in languages if not LANGUAGE.match(code)]
+        if bad:
+            problems["languages"] = f"Not language codes like 'de' or 'pt-BR': {', '.join(bad)}."
+    if skills is not None:
+        try:
+            skills = skills_required(skills)
+        except ValidationError as exc:
+            problems["skills"] = exc.messages
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        AgentProfile.objects.get_or_create(user=agent)
+        profile = AgentProfile.objects.select_for_update().get(user=agent)
+        before = {
+            "capacity": profile.capacity,
+            "languages": profile.languages,
+            "skills": dict(AgentSkill.objects.filter(user=agent).values_list("skill", "level")),
+        }
+        if capacity is not None:
+            profile.capacity = capacity
+        if languages is not None:
+            profile.languages = sorted(set(languages))
+        profile.save(update_fields=["capacity", "languages"])
+        if skills is not None:
+            AgentSkill.objects.filter(user=agent).exclude(skill__in=list(skills)).delete()
+            for skill, level in skills.items():
+                AgentSkill.objects.update_or_create(
+                    user=agent, skill=skill, defaults={"level": level}
+                )
+        after = {
+            "capacity": profile.capacity,
+            "languages": profile.languages,
+            "skills": dict(AgentSkill.objects.filter(user=agent).values_list("skill", "level")),
+        }
+        record(
+            "agent.profile_changed",
+            obj=profile,
+            object_repr=agent.email,
+            before=before,
+            after=after,
+        )
+    return profile

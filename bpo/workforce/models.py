@@ -30,9 +30,42 @@ class AgentProfile(models.Model):
     )
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.OFFLINE)
     presence_since = models.DateTimeField(auto_now_add=True)
+    languages = models.JSONField(
+        default=list, blank=True, help_text="Languages the agent works in (ISO 639-1 codes)."
+    )
+    waiting_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the agent last became available or last received work: push routing "
+        "gives the next item to the available agent who has waited longest.",
+    )
 
     def __str__(self) -> str:
         return f"{self.user.email} ({self.presence})"
+
+
+class AgentSkill(models.Model):
+    """A skill an agent has, at a level from 1 (basic) to 5 (expert); provider-wide."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skills"
+    )
+    skill = models.SlugField(max_length=60)
+    level = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+
+    class Meta:
+        ordering = ["user", "skill"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "skill"], name="agent_skill_unique"),
+            models.CheckConstraint(
+                condition=models.Q(level__gte=1, level__lte=5), name="agent_skill_level_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.level}"
 
 
 class Certification(ClientOwnedModel):

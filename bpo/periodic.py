@@ -1,0 +1,28 @@
+"""Every periodic job of OpenBPO, declared in this one place.
+
+``manage.py run_periodic`` enqueues each job on its interval (Django's Tasks API, database
+backend) and ``manage.py db_worker`` runs them. A job is not enqueued again while an earlier run
+is still waiting or running, unless that run has been "running" for longer than ``stale_after``
+(its worker was killed): every periodic job is idempotent, so running it again is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bpo.work.tasks import sla_sweep_job
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job and how often it runs."""
+
+    name: str
+    job: Any
+    every: timedelta
+    stale_after: timedelta = timedelta(minutes=15)
+
+
+PERIODIC: tuple[Periodic, ...] = (Periodic("sla_sweep", sla_sweep_job, every=timedelta(minutes=1)),)

@@ -1,0 +1,115 @@
+"""Who may take which work: the eligibility rules routing applies, as query filters.
+
+An agent is eligible for an item when they are certified for its service, hold every skill its
+queue and the item itself require (at least at the required level), and work in the item's
+language when it has one. Queue requirements are checked here in Python (queues are few); the
+item's own requirements are a JSON object checked by the database, so "get next" stays one
+indexed query whatever the backlog.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from bpo.accounts.models import User
+from bpo.work.models import Queue, State, WorkItem
+from bpo.workforce.models import AgentProfile, AgentSkill, Certification
+
+WAITING_STATES = (State.NEW, State.OPEN)
+# The order of the partial index item_waiting: PostgreSQL sorts NULLs last in ascending order.
+ROUTING_ORDER = (F("rank").asc(), F("due_at").asc(nulls_last=True), F("id").asc())
+
+
+@dataclass(frozen=True)
+class Agent:
+    """What routing needs to know about one agent."""
+
+    user: User
+    profile: AgentProfile
+    skills: dict[str, int]
+    service_ids: frozenset[int]
+
+    @property
+    def languages(self) -> list[str]:
+        return [str(code) for code in (self.profile.languages or [])]
+
+
+def agent_of(user: User, profile: AgentProfile | None = None) -> Agent:
+    """The agent's skills and certified services (within the active tenant scope)."""
+    if profile is None:
+        profile, _ = AgentProfile.objects.get_or_create(user=user)
+    skills = dict(AgentSkill.objects.filter(user=user).values_list("skill", "level"))
+    services = frozenset(
+        Certification.objects.filter(user=user).values_list("service_id", flat=True)
+    )
+    return Agent(user=user, profile=profile, skills=skills, service_ids=services)
+
+
+def skills_satisfy(have: dict[str, int], need: object) -> bool:
+    """Whether skills ``have`` meet the requirements ``need`` ({skill: minimum level})."""
+    if not isinstance(need, dict):
+        return True
+    return all(have.get(str(skill), 0) >= int(level) for skill, level in need.items())
+
+
+def eligible_queue_ids(agent: Agent, *, push_only: bool = False) -> list[int]:
+    """Queues of the agent's certified services whose skill requirements the agent meets."""
+    queues = Queue.objects.filter(service_id__in=agent.service_ids)
+    if push_only:
+        queues = queues.filter(routing="push")
+    return [
+        pk
+        for pk, need in queues.values_list("pk", "required_skills")
+        if skills_satisfy(agent.skills, need)
+    ]
+
+
+def _item_skills_met(skills: dict[str, int]) -> RawSQL:
+    """1 when the agent has every skill the item itself requires, at the level required."""
+    if connection.vendor == "postgresql":
+        sql = (
+            'NOT EXISTS (SELECT 1 FROM jsonb_each_text("work_workitem"."required_skills") AS need '
+            "WHERE COALESCE((%s::jsonb ->> need.key)::int, 0) < need.value::int)"
+        )
+    else:
+        sql = (
+            'NOT EXISTS (SELECT 1 FROM json_each("work_workitem"."required_skills") AS need '
+            "WHERE COALESCE(json_extract(%s, '$.\"' || need.key || '\"'), 0) < need.value)"
+        )
+    return RawSQL(sql, [json.dumps(skills)])  # noqa: S611 (fixed SQL, the skills bound)
+
+
+def waiting_for(agent: Agent, *, push_only: bool = False) -> QuerySet[WorkItem]:
+    """The unassigned items the agent may take, best first: highest priority, earliest SLA
+    due time (items without one last), then the oldest."""
+    queues = eligible_queue_ids(agent, push_only=push_only)
+    where = Q(queue_id__in=queues)
+    if not push_only:
+        where |= Q(queue__isnull=True, service_id__in=agent.service_ids)
+    items = WorkItem.objects.filter(
+        where,
+        Q(language="") | Q(language__in=agent.languages),
+        assignee__isnull=True,
+        state__in=WAITING_STATES,
+    )
+    if not agent.skills:
+        items = items.filter(required_skills={})
+    else:
+        items = items.alias(skills_met=_item_skills_met(agent.skills)).filter(skills_met=True)
+    return items.order_by(*ROUTING_ORDER)
+
+
+def agent_may_take(agent: Agent, item: WorkItem) -> bool:
+    """The same rules as :func:`waiting_for`, for one item already in hand."""
+    if item.service_id not in agent.service_ids:
+        return False
+    if item.language and item.language not in agent.languages:
+        return False
+    if not skills_satisfy(agent.skills, item.required_skills):
+        return False
+    return item.queue is None or skills_satisfy(agent.skills, item.queue.required_skills)

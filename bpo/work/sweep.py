@@ -1,0 +1,138 @@
+"""The SLA sweep: marks clocks that reached their warning or breach time, writes them on the
+item's timeline and runs the policy's actions (notify managers, raise priority, move to queue).
+
+Each clock is handled in its own transaction that first claims it with a conditional UPDATE
+(``warned_at``/``breached_at`` still empty), so the sweep is idempotent: running it twice, or
+concurrently, or again after it was killed halfway, marks every warning and breach exactly once.
+A warning whose breach time has also passed (the sweep was down) is marked without being
+announced: the breach says it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from bpo.accounts.models import Assignment, Membership
+from bpo.accounts.roles import Role
+from bpo.audit.context import request_context
+from bpo.audit.log import record
+from bpo.contracts.models import Metric, Priority
+from bpo.tenancy.scoping import all_clients_unscoped, client_scope
+from bpo.work import actions, clocks
+from bpo.work.models import EventKind, Notification, Queue, SlaClock, WorkItem
+
+ESCALATION = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    warnings: int = 0
+    breaches: int = 0
+    sessions_closed: int = 0
+
+
+def sla_sweep(*, now: datetime | None = None) -> SweepReport:
+    """Mark every due warning and breach of every client once, then end idle work sessions."""
+    now = now or timezone.now()
+    report = SweepReport()
+    with all_clients_unscoped("the SLA sweep looks for due clocks of every client"):
+        warnings = list(
+            SlaClock.objects.filter(
+                resumed_at__isnull=False, warned_at__isnull=True, warn_at__lte=now
+            ).values_list("pk", "client_id")
+        )
+        breaches = list(
+            SlaClock.objects.filter(
+                resumed_at__isnull=False, breached_at__isnull=True, due_at__lte=now
+            ).values_list("pk", "client_id")
+        )
+        client_ids = set(SlaClock.objects.values_list("client_id", flat=True).distinct().order_by())
+    with request_context(request_id="job-sla-sweep"):
+        for pk, client_id in breaches:
+            with client_scope([client_id]):
+                report.breaches += _mark(pk, breach=True, now=now)
+        for pk, client_id in warnings:
+            with client_scope([client_id]):
+                report.warnings += _mark(pk, breach=False, now=now)
+        for client_id in sorted(client_ids):
+            with client_scope([client_id]):
+                report.sessions_closed += actions.work_sessions_close_idle(now=now)
+    return report
+
+
+def _mark(pk: int, *, breach: bool, now: datetime) -> bool:
+    field = "breached_at" if breach else "warned_at"
+    with transaction.atomic():
+        clock = SlaClock.objects.select_related("target", "item").filter(pk=pk).first()
+        if clock is None or getattr(clock, field) is not None or clock.resumed_at is None:
+            return False
+        at = clock.due_at if breach else clock.warn_at
+        assert at is not None
+        claimed = SlaClock.objects.filter(pk=pk, **{f"{field}__isnull": True}).update(**{field: at})
+        if not claimed:  # another sweep got there first
+            return False
+        if not breach and clock.due_at is not None and clock.due_at <= now:
+            return False  # the breach announces it
+        item = WorkItem.objects.select_for_update().get(pk=clock.item_id)
+        policy = clocks.policy_of(item)
+        label = Metric(clock.metric).label
+        due = f"{clock.due_at:%Y-%m-%d %H:%M} UTC"
+        text = (
+            f"{label} target missed on #{item.pk} (was due {due})"
+            if breach
+            else f"{label} target at risk on #{item.pk}: due {due}"
+        )
+        kind = EventKind.SLA_BREACH if breach else EventKind.SLA_WARNING
+        actions.system_event(
+            item, kind, body=text, metric=clock.metric, cycle=clock.cycle, due_at=clock.due_at
+        )
+        steps = (policy.on_breach if breach else policy.on_warning) if policy else []
+        done = [_run(step, item, kind, text) for step in steps]
+        record(
+            "sla.breached" if breach else "sla.warned",
+            obj=item,
+            after={"metric": clock.metric, "due_at": clock.due_at, "actions": done},
+            actor_email="system: SLA sweep",
+        )
+    return True
+
+
+def _run(step: dict[str, Any], item: WorkItem, kind: str, text: str) -> str:
+    """Carry out one action of the policy; say what was done."""
+    what = step.get("type")
+    if what == "notify_managers":
+        managers = Membership.objects.filter(role=Role.MANAGER, client__isnull=True).values(
+            "user_id"
+        )
+        recipients = (
+            Assignment.objects.filter(client_id=item.client_id, user_id__in=managers)
+            .values_list("user_id", flat=True)
+            .distinct()
+        )
+        Notification.objects.bulk_create(
+            Notification(
+                client_id=item.client_id, recipient_id=uid, item=item, kind=kind, text=text
+            )
+            for uid in recipients
+        )
+        return f"notified {len(recipients)} manager(s)"
+    if what == "raise_priority":
+        position = ESCALATION.index(Priority(item.priority))
+        if position + 1 >= len(ESCALATION):
+            return "priority already urgent"
+        actions.system_set_priority(item, ESCALATION[position + 1], reason=text)
+        return f"priority raised to {item.priority}"
+    if what == "move_to_queue":
+        queue = Queue.objects.filter(service_id=item.service_id, name=step.get("queue")).first()
+        if queue is None:
+            return f"no queue named {step.get('queue')!r} in this service"
+        actions.system_move(item, queue, reason=text)
+        return f"moved to {queue.name}"
+    return f"unknown action {what!r}"

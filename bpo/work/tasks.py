@@ -1,0 +1,19 @@
+"""Background jobs of the work app."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from bpo.work import sweep
+
+
+@task()
+def sla_sweep_job() -> dict[str, int]:
+    """Periodic: mark due SLA warnings and breaches, run the policies' actions, end idle
+    work sessions. Idempotent; safe to run again after being killed."""
+    report = sweep.sla_sweep()
+    return {
+        "warnings": report.warnings,
+        "breaches": report.breaches,
+        "sessions_closed": report.sessions_closed,
+    }
