@@ -91,7 +91,7 @@ def _mark(pk: int, *, breach: bool, now: datetime) -> bool:
         )
         kind = EventKind.SLA_BREACH if breach else EventKind.SLA_WARNING
         actions.system_event(
-            item, kind, body=text, metric=clock.metric, cycle=clock.cycle, due_at=clock.due_at
+            item, kind, body=text, metric=clock.metric, cycle=clock.cycle, due_at=due
         )
         steps = (policy.on_breach if breach else policy.on_warning) if policy else []
         done = [_run(step, item, kind, text) for step in steps]
