@@ -32,7 +32,7 @@ from bpo.contracts.models import (
     SlaTarget,
 )
 from bpo.tenancy.scoping import all_clients_unscoped
-from bpo.work.models import WorkItem
+from bpo.work.models import Notification, Queue, WorkItem
 from bpo.workforce.models import Certification
 
 ROLES = [role.value for role in Role]
@@ -227,6 +227,49 @@ def body_certify(world, user, target) -> dict[str, Any]:
     return {"user_id": _agent_of(world, target).pk, "service_id": service.pk}
 
 
+def queue_url(template: str) -> Callable[[Any, User, str], str]:
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            service = make_contract(_client_of(world, target), "active").terms.service
+            queue = Queue.objects.create(client=service.client, service=service, name="Matrix")
+        return template.format(id=queue.pk)
+
+    return build
+
+
+def body_queue(world, user, target) -> dict[str, Any]:
+    body = body_service(world, user, target)
+    return {"service_id": body["service_id"], "name": "Matrix queue", "routing": "push"}
+
+
+def notification_url(template: str) -> Callable[[Any, User, str], str]:
+    """The acting user's own notification, or one of the other client's agent."""
+
+    def build(world, user, target):
+        if target == "missing" or user is None:
+            return template.format(id=MISSING_ID)
+        recipient = user if target == "own" else _agent_of(world, "other")
+        with all_clients_unscoped("test setup"):
+            item = make_item(_client_of(world, target))
+            note = Notification.objects.create(
+                client=item.client, recipient=recipient, item=item, kind="sla_breach", text="x"
+            )
+        return template.format(id=note.pk)
+
+    return build
+
+
+def agent_url(template: str) -> Callable[[Any, User, str], str]:
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        return template.format(id=_agent_of(world, target).pk)
+
+    return build
+
+
 def calendar_url(template: str) -> Callable[[Any, User, str], str]:
     def build(world, user, target):
         if target == "missing":
@@ -262,6 +305,8 @@ def body_client(world, user, target) -> dict[str, Any]:
 
 
 HANDLERS = frozenset({"admin", "manager", "agent", "qa"})
+MANAGERS = frozenset({"admin", "manager"})
+STAFF = frozenset(role.value for role in Role if role.is_provider_role)
 REQUESTERS = HANDLERS | {"client_admin", "client_viewer"}
 
 MATRIX: dict[str, Route] = {
@@ -670,6 +715,58 @@ MATRIX: dict[str, Route] = {
         ok=201,
         targets=TARGETS,
         body=lambda w, u, t: {"body": "Any news?"},
+    ),
+    "POST /api/v1/work-items/{item_id}/sessions": Route(
+        "POST", item_url("/api/v1/work-items/{id}/sessions"), HANDLERS, targets=TARGETS
+    ),
+    "POST /api/v1/work-items/{item_id}/sessions/end": Route(
+        "POST", item_url("/api/v1/work-items/{id}/sessions/end"), HANDLERS, ok=204, targets=TARGETS
+    ),
+    "GET /api/v1/queues": Route("GET", fixed("/api/v1/queues"), EVERYONE),
+    "POST /api/v1/queues": Route(
+        "POST",
+        fixed("/api/v1/queues"),
+        MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        missing=422,
+        hidden=422,
+        body=body_queue,
+    ),
+    "PATCH /api/v1/queues/{queue_id}": Route(
+        "PATCH",
+        queue_url("/api/v1/queues/{id}"),
+        MANAGERS,
+        targets=TARGETS,
+        body=lambda w, u, t: {"routing": "push", "required_skills": {"refunds": 2}},
+    ),
+    "GET /api/v1/notifications": Route("GET", fixed("/api/v1/notifications"), EVERYONE),
+    "POST /api/v1/notifications/{notification_id}/read": Route(
+        "POST",
+        notification_url("/api/v1/notifications/{id}/read"),
+        EVERYONE,
+        targets=TARGETS,
+        admin_sees_other=False,
+    ),
+    "GET /api/v1/handle-time": Route(
+        "GET",
+        fixed("/api/v1/handle-time?since=2026-11-01T00:00:00Z&until=2026-12-01T00:00:00Z"),
+        STAFF,
+    ),
+    "GET /api/v1/agents": Route("GET", fixed("/api/v1/agents"), STAFF),
+    "PUT /api/v1/agents/me/presence": Route(
+        "PUT",
+        fixed("/api/v1/agents/me/presence"),
+        HANDLERS,
+        body=lambda w, u, t: {"presence": "available"},
+    ),
+    "PATCH /api/v1/agents/{user_id}": Route(
+        "PATCH",
+        agent_url("/api/v1/agents/{id}"),
+        MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"capacity": 3, "skills": {"refunds": 2}},
     ),
 }
 

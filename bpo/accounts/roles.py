@@ -56,6 +56,7 @@ class Permission(StrEnum):
     REQUEST_WORK = "request_work"
     VIEW_INTERNAL = "view_internal"
     MANAGE_AGENTS = "manage_agents"
+    VIEW_AGENTS = "view_agents"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -69,6 +70,7 @@ PERMISSION_DESCRIPTIONS = {
     Permission.REQUEST_WORK: "submit work to a service",
     Permission.VIEW_INTERNAL: "see internal notes",
     Permission.MANAGE_AGENTS: "certify agents and assign their work",
+    Permission.VIEW_AGENTS: "see the provider's agents: presence, load and handle time",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -88,4 +90,6 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # Internal notes are the provider's; the client sees the public timeline.
     Permission.VIEW_INTERNAL: PROVIDER_ROLES,
     Permission.MANAGE_AGENTS: frozenset({Role.ADMIN, Role.MANAGER}),
+    # Who works how long on what is the provider's to manage (the client sees service levels).
+    Permission.VIEW_AGENTS: PROVIDER_ROLES,
 }

@@ -17,7 +17,7 @@ from bpo.accounts.roles import Permission
 from bpo.audit.log import record
 from bpo.contracts import fields
 from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
-from bpo.tenancy.context import Actor
+from bpo.tenancy.context import Actor, Forbidden
 from bpo.tenancy.scoping import ensure_client_in_scope
 from bpo.work import clocks, routing
 from bpo.work.models import (
@@ -26,6 +26,7 @@ from bpo.work.models import (
     Contact,
     Event,
     EventKind,
+    Notification,
     Queue,
     Routing,
     State,
@@ -593,3 +594,53 @@ def system_move(item: WorkItem, queue: Queue, *, reason: str) -> None:
         after={"queue_id": queue.pk, "reason": reason},
         actor_email="system: SLA policy",
     )
+
+
+QUEUE_FIELDS = ("name", "routing", "required_skills")
+
+
+def queue_save(
+    *, actor: Actor, service: Service, queue: Queue | None = None, **changes: Any
+) -> Queue:
+    """Create a queue of a service, or change its name, routing mode or required skills."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=service.client_id)
+    ensure_client_in_scope(service.client_id)
+    created = queue is None
+    if queue is None:
+        queue = Queue(client_id=service.client_id, service=service)
+    before = None if created else {f: getattr(queue, f) for f in QUEUE_FIELDS}
+    values = {k: v for k, v in changes.items() if k in QUEUE_FIELDS}
+    if "routing" in values:
+        values["routing"] = str(getattr(values["routing"], "value", values["routing"]))
+    if "required_skills" in values:
+        try:
+            values["required_skills"] = skills_required(values["required_skills"])
+        except ValidationError as exc:
+            raise ValidationError({"required_skills": exc.messages}) from exc
+    for name, value in values.items():
+        setattr(queue, name, value)
+    queue.full_clean(exclude=["client", "service"], validate_constraints=False)
+    with transaction.atomic():
+        if Queue.objects.filter(service=service, name=queue.name).exclude(pk=queue.pk).exists():
+            raise ValidationError({"name": f"{service.name} already has a queue {queue.name!r}."})
+        queue.save()
+        record(
+            "queue.created" if created else "queue.changed",
+            obj=queue,
+            before=before,
+            after={f: getattr(queue, f) for f in QUEUE_FIELDS},
+        )
+        if queue.routing == Routing.PUSH:
+            for item in routing.waiting_in(queue):
+                _push_item(item)
+    return queue
+
+
+def notification_read(*, actor: Actor, notification: Notification) -> Notification:
+    """Mark one of the actor's notifications read."""
+    if notification.recipient_id != actor.user.pk:
+        raise Forbidden("read_notification", message="This notification is someone else's.")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification

@@ -8,30 +8,45 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from bpo.accounts.models import User
-from bpo.apitypes import DbId
+from bpo.apitypes import DbId, changes
 from bpo.contracts.models import Service
 from bpo.errors import FieldError, documented_errors
 from bpo.paging import page_of
 from bpo.tenancy.context import Actor, request_actor
 from bpo.work import actions, queries
-from bpo.work.models import Event, Queue, WorkItem
+from bpo.work.models import Event, Notification, Queue, WorkItem, WorkSession
 from bpo.work.schemas import (
     AssignIn,
     EventOut,
+    HandleTimeParams,
+    HandleTimeRow,
     ItemDetailOut,
     ItemIn,
     ItemListParams,
     ItemPage,
+    NotificationOut,
+    NotificationPage,
+    NotificationParams,
+    QueueIn,
+    QueueListParams,
+    QueueOut,
+    QueuePage,
+    QueuePatch,
+    SessionOut,
     StateIn,
     TextIn,
 )
 
 router = Router(tags=["work items"])
+queues_router = Router(tags=["queues"])
+notifications_router = Router(tags=["notifications"])
+handle_time_router = Router(tags=["handle time"])
 
 
 def _detail(actor: Actor, item: WorkItem) -> WorkItem:
-    """The item with the timeline the actor may see, for ItemDetailOut."""
+    """The item with the timeline the actor may see and its SLA clocks, for ItemDetailOut."""
     item.timeline = list(queries.timeline(actor=actor, item=item))  # type: ignore[attr-defined]
+    item.sla_clocks = list(queries.clocks_of(actor=actor, item=item))  # type: ignore[attr-defined]
     return item
 
 
@@ -157,3 +172,100 @@ def add_message(request: HttpRequest, item_id: DbId, payload: TextIn) -> Status[
     actor = request_actor(request)
     item = queries.item_get(actor=actor, item_id=item_id)
     return Status(201, actions.work_item_message_in(actor=actor, item=item, body=payload.body))
+
+
+@router.post(
+    "/{item_id}/sessions",
+    response={200: SessionOut, **documented_errors(403, 404)},
+    summary="I am working on this item: start or extend my work session (call every 30 s)",
+)
+def touch_session(request: HttpRequest, item_id: DbId) -> WorkSession:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    session = actions.work_session_touch(actor=actor, item=item)
+    session.others = queries.others_working_on(actor=actor, item=item)  # type: ignore[attr-defined]
+    return session
+
+
+@router.post(
+    "/{item_id}/sessions/end",
+    response={200: SessionOut, 204: None, **documented_errors(403, 404)},
+    summary="I stopped working on this item (204: no session was open)",
+)
+def end_session(request: HttpRequest, item_id: DbId) -> Any:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    session = actions.work_session_end(actor=actor, item=item)
+    return Status(204, None) if session is None else session
+
+
+@queues_router.get("", response={200: QueuePage, **documented_errors()}, summary="Queues")
+def list_queues(request: HttpRequest, params: Query[QueueListParams]) -> dict[str, Any]:
+    rows = queries.queues_visible(actor=request_actor(request), service_id=params.service_id)
+    return page_of(rows, params)
+
+
+@queues_router.post(
+    "",
+    response={201: QueueOut, **documented_errors(403)},
+    summary="Create a queue of a service (managers)",
+)
+def create_queue(request: HttpRequest, payload: QueueIn) -> Status[Queue]:
+    actor = request_actor(request)
+    data = payload.dict()
+    try:
+        service = queries.service_get(actor=actor, service_id=data.pop("service_id"))
+    except Service.DoesNotExist as exc:
+        raise FieldError(
+            "body.service_id", f"There is no service with id {payload.service_id}."
+        ) from exc
+    queue = actions.queue_save(actor=actor, service=service, **data)
+    return Status(201, queries.queues_visible(actor=actor).get(pk=queue.pk))
+
+
+@queues_router.patch(
+    "/{queue_id}",
+    response={200: QueueOut, **documented_errors(403, 404)},
+    summary="Rename a queue, change its routing mode or required skills (managers)",
+)
+def update_queue(request: HttpRequest, queue_id: DbId, payload: QueuePatch) -> Queue:
+    actor = request_actor(request)
+    queue = queries.queue_get(actor=actor, queue_id=queue_id)
+    actions.queue_save(actor=actor, service=queue.service, queue=queue, **changes(payload))
+    return queries.queues_visible(actor=actor).get(pk=queue_id)
+
+
+@notifications_router.get(
+    "", response={200: NotificationPage, **documented_errors()}, summary="My notifications"
+)
+def list_notifications(request: HttpRequest, params: Query[NotificationParams]) -> Any:
+    rows = queries.notifications_mine(actor=request_actor(request), unread=params.unread)
+    return page_of(rows, params)
+
+
+@notifications_router.post(
+    "/{notification_id}/read",
+    response={200: NotificationOut, **documented_errors(404)},
+    summary="Mark a notification read",
+)
+def read_notification(request: HttpRequest, notification_id: DbId) -> Notification:
+    actor = request_actor(request)
+    notification = queries.notifications_mine(actor=actor).get(pk=notification_id)
+    return actions.notification_read(actor=actor, notification=notification)
+
+
+@handle_time_router.get(
+    "",
+    response={200: list[HandleTimeRow], **documented_errors(403)},
+    summary="Handle time and AHT per service (or per agent) from work sessions",
+)
+def get_handle_time(request: HttpRequest, params: Query[HandleTimeParams]) -> Any:
+    if params.until <= params.since:
+        raise FieldError("query.until", "The end of the period lies before its start.")
+    return queries.handle_time(
+        actor=request_actor(request),
+        since=params.since,
+        until=params.until,
+        by=params.by,
+        service_id=params.service_id,
+    )

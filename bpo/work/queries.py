@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from bpo.accounts.models import Assignment, User
 from bpo.accounts.roles import Permission
 from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor
-from bpo.work.models import Event, Queue, WorkItem
+from bpo.work.models import (
+    OPEN_STATES,
+    Event,
+    Notification,
+    Queue,
+    SlaClock,
+    WorkItem,
+    WorkSession,
+)
 
 
 def items_visible(
@@ -58,4 +80,105 @@ def staff_get(*, actor: Actor, user_id: int) -> User:
         User.objects.filter(is_active=True, assignments__in=Assignment.objects.all())
         .distinct()
         .get(pk=user_id)
+    )
+
+
+def queues_visible(*, actor: Actor, service_id: int | None = None) -> QuerySet[Queue]:
+    """Queues of the services in scope, with their backlog: waiting and open items, the oldest
+    waiting item's arrival, and how many open items are at SLA risk or past due."""
+    now = timezone.now()
+    waiting = Q(items__assignee__isnull=True, items__state__in=["new", "open"])
+    open_items = Q(items__state__in=sorted(OPEN_STATES))
+    queues = Queue.objects.select_related("service").annotate(
+        waiting=Count("items", filter=waiting),
+        open=Count("items", filter=open_items),
+        oldest_waiting=Min("items__created_at", filter=waiting),
+        overdue=Count("items", filter=open_items & Q(items__due_at__lte=now)),
+        at_risk=Count(
+            "items",
+            filter=open_items & Q(items__due_at__gt=now, items__due_at__lte=now + AT_RISK_WITHIN),
+        ),
+    )
+    if service_id is not None:
+        queues = queues.filter(service_id=service_id)
+    return queues
+
+
+# An open item due within this time counts as at risk on the manager's queue view.
+AT_RISK_WITHIN = timedelta(hours=1)
+
+
+def clocks_of(*, actor: Actor, item: WorkItem) -> QuerySet[SlaClock]:
+    """The item's SLA clocks, oldest first (clients see them too: they are the service levels
+    the client bought)."""
+    return SlaClock.objects.filter(item=item).order_by("id")
+
+
+def notifications_mine(*, actor: Actor, unread: bool = False) -> QuerySet[Notification]:
+    """The actor's notifications about the clients in scope, newest first."""
+    rows = Notification.objects.filter(recipient=actor.user).select_related("item")
+    if unread:
+        rows = rows.filter(read_at__isnull=True)
+    return rows
+
+
+def handle_time(
+    *,
+    actor: Actor,
+    since: datetime,
+    until: datetime,
+    by: str = "service",
+    service_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Handle time from work sessions that started in [since, until), per service or per agent
+    and service: sessions, items handled, total and average handle seconds (AHT)."""
+    actor.require(Permission.VIEW_AGENTS)
+    sessions = WorkSession.objects.filter(started_at__gte=since, started_at__lt=until)
+    if service_id is not None:
+        sessions = sessions.filter(item__service_id=service_id)
+    keys = ["item__service_id", "item__service__name"]
+    if by == "agent":
+        keys += ["agent_id", "agent__email"]
+    duration = ExpressionWrapper(
+        Coalesce(F("ended_at"), F("last_seen_at")) - F("started_at"),
+        output_field=DurationField(),
+    )
+    rows = (
+        sessions.values(*keys)
+        .annotate(
+            sessions=Count("id"),
+            items=Count("item_id", distinct=True),
+            total=Sum(duration),
+        )
+        .order_by(*keys)
+    )
+    result = []
+    for row in rows:
+        total = int(row["total"].total_seconds()) if row["total"] else 0
+        result.append(
+            {
+                "service_id": row["item__service_id"],
+                "service": row["item__service__name"],
+                "agent_id": row.get("agent_id"),
+                "agent": row.get("agent__email"),
+                "sessions": row["sessions"],
+                "items": row["items"],
+                "handle_seconds": total,
+                "aht_seconds": round(total / row["items"]) if row["items"] else 0,
+            }
+        )
+    return result
+
+
+def others_working_on(*, actor: Actor, item: WorkItem) -> list[str]:
+    """The other agents who have the item open right now (their session was heard from within
+    the idle limit): the workspace warns before two people answer the same contact."""
+    from bpo.work.actions import SESSION_IDLE
+
+    recent = timezone.now() - SESSION_IDLE
+    return list(
+        WorkSession.objects.filter(item=item, ended_at__isnull=True, last_seen_at__gte=recent)
+        .exclude(agent=actor.user)
+        .values_list("agent__email", flat=True)
+        .order_by("agent__email")
     )

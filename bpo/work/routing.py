@@ -113,3 +113,13 @@ def agent_may_take(agent: Agent, item: WorkItem) -> bool:
     if not skills_satisfy(agent.skills, item.required_skills):
         return False
     return item.queue is None or skills_satisfy(agent.skills, item.queue.required_skills)
+
+
+def waiting_in(queue: Queue, limit: int = 500) -> list[WorkItem]:
+    """A queue's waiting items in routing order, locked for the caller's transaction."""
+    items = WorkItem.objects.filter(
+        queue=queue, assignee__isnull=True, state__in=WAITING_STATES
+    ).order_by(*ROUTING_ORDER)
+    if connection.features.has_select_for_update_skip_locked:
+        items = items.select_for_update(skip_locked=True, of=("self",))
+    return list(items[:limit])

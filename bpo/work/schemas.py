@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from bpo.apitypes import DbId, StrictDbId
 from bpo.contracts.models import Priority
 from bpo.paging import PageParams
-from bpo.work.models import EventKind, State
+from bpo.work.models import EventKind, Routing, State
 
 
 class ItemIn(Schema):
@@ -28,8 +28,18 @@ class ItemIn(Schema):
     external_ref: StrictStr = Field(
         default="", max_length=120, description="Your reference; unique per client."
     )
-    queue_id: StrictDbId | None = None
+    queue_id: StrictDbId | None = Field(
+        default=None, description="Empty: the service's default queue."
+    )
     parent_id: StrictDbId | None = None
+    language: StrictStr = Field(
+        default="", max_length=8, description="The contact's language, e.g. 'de' or 'pt-BR'."
+    )
+    required_skills: dict[str, StrictInt] = Field(
+        default_factory=dict,
+        max_length=20,
+        description='Skills an agent needs for this item, with minimum levels 1–5: {"refunds": 2}.',
+    )
 
 
 class StateIn(Schema):
@@ -71,6 +81,10 @@ class ItemOut(Schema):
     external_ref: str
     parent_id: int | None
     assignee_id: int | None
+    assigned_at: datetime | None
+    language: str
+    required_skills: dict[str, int]
+    due_at: datetime | None = Field(description="The earliest due time of its running SLA clocks.")
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
@@ -84,8 +98,27 @@ class ItemOut(Schema):
         return obj.contact.email if obj.contact_id else None
 
 
+class ClockOut(Schema):
+    metric: str
+    cycle: int
+    status: str = Field(description="running, paused, met, missed or cancelled")
+    target_seconds: int | None
+    elapsed_seconds: int = Field(description="Counted before the current run (if running).")
+    started_at: datetime
+    warn_at: datetime | None
+    due_at: datetime | None
+    stopped_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+
+
 class ItemDetailOut(ItemOut):
     timeline: list[EventOut]
+    clocks: list[ClockOut]
+
+    @staticmethod
+    def resolve_clocks(obj: Any) -> list[Any]:
+        return list(obj.sla_clocks)
 
 
 class ItemPage(Schema):
@@ -104,3 +137,94 @@ class AssignIn(Schema):
 
     agent_id: StrictDbId
     reason: StrictStr = Field(min_length=1, max_length=2000)
+
+
+class QueueIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: StrictDbId
+    name: StrictStr = Field(min_length=1, max_length=120)
+    routing: Routing = Routing.PULL
+    required_skills: dict[str, StrictInt] = Field(default_factory=dict, max_length=20)
+
+
+class QueuePatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=120)
+    routing: Routing | None = None
+    required_skills: dict[str, StrictInt] | None = Field(default=None, max_length=20)
+
+
+class QueueOut(Schema):
+    id: int
+    client_id: int
+    service_id: int
+    name: str
+    routing: Routing
+    required_skills: dict[str, int]
+    is_default: bool
+    waiting: int = Field(description="Unassigned items waiting for an agent.")
+    open: int = Field(description="Open items, assigned or not.")
+    oldest_waiting: datetime | None
+    at_risk: int = Field(description="Open items due within the hour.")
+    overdue: int = Field(description="Open items past their SLA due time.")
+
+
+class QueuePage(Schema):
+    items: list[QueueOut]
+    next_cursor: int | None
+
+
+class QueueListParams(PageParams):
+    service_id: DbId | None = None
+
+
+class SessionOut(Schema):
+    id: int
+    item_id: int
+    agent_id: int
+    started_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None
+    seconds: int
+    others: list[str] = Field(
+        default_factory=list, description="Other agents working on this item right now."
+    )
+
+
+class NotificationOut(Schema):
+    id: int
+    client_id: int
+    item_id: int | None
+    kind: EventKind
+    text: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationPage(Schema):
+    items: list[NotificationOut]
+    next_cursor: int | None
+
+
+class NotificationParams(PageParams):
+    unread: bool = False
+
+
+class HandleTimeParams(Schema):
+    since: datetime
+    until: datetime
+    by: Literal["service", "agent"] = "service"
+    service_id: DbId | None = None
+
+
+class HandleTimeRow(Schema):
+    service_id: int
+    service: str
+    agent_id: int | None
+    agent: str | None
+    sessions: int
+    items: int
+    handle_seconds: int
+    aht_seconds: int = Field(description="Average handle time: handle seconds ÷ items.")
