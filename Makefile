@@ -16,6 +16,9 @@ demo: install
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
 	@echo "OpenBPO is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) manage.py run_periodic >var/periodic.log 2>&1 & \
+	$(PY) manage.py db_worker >var/worker.log 2>&1 & \
 	OPENBPO_BIND=$(HOST):$(PORT) .venv/bin/gunicorn -c bpo/gunicorn_conf.py bpo.wsgi
 
 test: install
@@ -39,6 +42,8 @@ serve: install
 	OPENBPO_BIND=$(HOST):$(PORT) .venv/bin/gunicorn -c bpo/gunicorn_conf.py bpo.wsgi
 
 worker: install
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) manage.py run_periodic & \
 	$(PY) manage.py db_worker
 
 lint: install

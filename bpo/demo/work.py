@@ -9,14 +9,26 @@ from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor, acting_as, actor_for
 from bpo.tenancy.models import Client
 from bpo.work import actions as work
-from bpo.work.models import WorkItem
-from bpo.workforce.actions import certification_grant
+from bpo.work.models import Queue, WorkItem
+from bpo.workforce.actions import agent_profile_update, certification_grant
 
 CERTIFIED = {
     "agent@meridian.example": ["nw-customer-service"],
     "accountant@meridian.example": ["acme-reconciliation", "acme-close"],
     "manager@meridian.example": ["nw-customer-service", "acme-reconciliation", "acme-close"],
 }
+
+# Agents' working languages and skills (levels 1–5).
+PROFILES = {
+    "agent@meridian.example": (["de", "en"], {"complaints": 2, "returns": 3}),
+    "accountant@meridian.example": (["en"], {"bank-reconciliation": 4}),
+    "manager@meridian.example": (["de", "en", "fr"], {"complaints": 4, "returns": 4}),
+}
+# Queues beside each service's default one: (service key, name, routing, required skills).
+QUEUES = [
+    ("nw-customer-service", "Complaints", "pull", {"complaints": 2}),
+    ("acme-reconciliation", "Finance escalations", "pull", {"bank-reconciliation": 3}),
+]
 
 # (service key, title, priority, contact, custom fields, what happened so far)
 ITEMS = [
@@ -89,6 +101,18 @@ def seed_work(*, admin: User, clients: dict[str, Client], progress: Callable[[st
             agent = User.objects.get(email=email)
             for key in keys:
                 certification_grant(actor=actor, user=agent, service=services[key])
+            languages, skills = PROFILES[email]
+            agent_profile_update(actor=actor, agent=agent, languages=languages, skills=skills)
+        queues = {}
+        for key, name, routing, skills in QUEUES:
+            queue = Queue.objects.filter(service=services[key], name=name).first()
+            queues[key] = queue or work.queue_save(
+                actor=actor,
+                service=services[key],
+                name=name,
+                routing=routing,
+                required_skills=skills,
+            )
         if WorkItem.objects.exists():
             progress("[5/5] work items: already there")
             return
@@ -102,6 +126,9 @@ def seed_work(*, admin: User, clients: dict[str, Client], progress: Callable[[st
                 priority=priority,
                 contact_email=contact,
                 custom_fields=custom,
+                queue=queues["nw-customer-service"]
+                if custom.get("reason") == "complaint"
+                else None,
             )
             handler = front_office if key.startswith("nw-") else back_office
             _play(handler, item, story)
