@@ -132,11 +132,12 @@ def agent_profile_update(
             "languages": profile.languages,
             "skills": dict(AgentSkill.objects.filter(user=agent).values_list("skill", "level")),
         }
-        record(
-            "agent.profile_changed",
-            obj=profile,
-            object_repr=agent.email,
-            before=before,
-            after=after,
-        )
+        if after != before:
+            record(
+                "agent.profile_changed",
+                obj=profile,
+                object_repr=agent.email,
+                before=before,
+                after=after,
+            )
     return profile
