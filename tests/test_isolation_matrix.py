@@ -640,6 +640,13 @@ MATRIX: dict[str, Route] = {
     "GET /api/v1/work-items/{item_id}": Route(
         "GET", item_url("/api/v1/work-items/{id}"), EVERYONE, targets=TARGETS
     ),
+    "PATCH /api/v1/work-items/{item_id}": Route(
+        "PATCH",
+        item_url("/api/v1/work-items/{id}"),
+        HANDLERS,
+        targets=TARGETS,
+        body=lambda w, u, t: {"priority": "high", "tags": ["matrix"]},
+    ),
     "POST /api/v1/work-items/{item_id}/state": Route(
         "POST",
         item_url("/api/v1/work-items/{id}/state"),

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from bpo.accounts.models import User
-from bpo.apitypes import DbId
+from bpo.apitypes import DbId, changes
 from bpo.contracts.models import Service
 from bpo.errors import FieldError, documented_errors
 from bpo.paging import page_of
@@ -22,6 +22,7 @@ from bpo.work.schemas import (
     ItemIn,
     ItemListParams,
     ItemPage,
+    ItemPatch,
     StateIn,
     TextIn,
 )
@@ -111,6 +112,18 @@ def assign(request: HttpRequest, item_id: DbId, payload: AssignIn) -> WorkItem:
 )
 def get_item(request: HttpRequest, item_id: DbId) -> WorkItem:
     actor = request_actor(request)
+    return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
+
+
+@router.patch(
+    "/{item_id}",
+    response={200: ItemDetailOut, **documented_errors(403, 404)},
+    summary="Change an item's title, description, priority, tags, custom fields or reference",
+)
+def update_item(request: HttpRequest, item_id: DbId, payload: ItemPatch) -> WorkItem:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    actions.work_item_update(actor=actor, item=item, **changes(payload))
     return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
 
 

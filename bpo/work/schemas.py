@@ -32,6 +32,29 @@ class ItemIn(Schema):
     parent_id: StrictDbId | None = None
 
 
+class ItemPatch(Schema):
+    """Fields left out or null stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = Field(default=None, min_length=1, max_length=300)
+    description: StrictStr | None = Field(default=None, max_length=100_000)
+    priority: Priority | None = None
+    tags: list[StrictStr] | None = Field(
+        default=None, max_length=20, description="Replaces the item's tags."
+    )
+    custom_fields: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Merged into the item's values: a field left out keeps its value, a field set to "
+            "null is cleared. Checked against the custom fields of the item's own terms."
+        ),
+    )
+    external_ref: StrictStr | None = Field(
+        default=None, max_length=120, description="Your reference; unique per client; '' clears."
+    )
+
+
 class StateIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
