@@ -32,7 +32,7 @@ from bpo.contracts.models import (
     SlaTarget,
 )
 from bpo.tenancy.scoping import all_clients_unscoped
-from bpo.work.models import WorkItem
+from bpo.work.models import CannedResponse, WorkItem
 from bpo.workforce.models import Certification
 
 ROLES = [role.value for role in Role]
@@ -227,6 +227,28 @@ def body_certify(world, user, target) -> dict[str, Any]:
     return {"user_id": _agent_of(world, target).pk, "service_id": service.pk}
 
 
+def make_canned(client) -> CannedResponse:
+    """A canned response of the client's agreed service."""
+    service = make_contract(client, "active").terms.service
+    return CannedResponse.objects.create(
+        client=client, service=service, title="Matrix reply", body="Hello {contact_name}"
+    )
+
+
+def canned_url(template: str) -> Callable[[Any, User, str], str]:
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            return template.format(id=make_canned(_client_of(world, target)).pk)
+
+    return build
+
+
+def body_canned(world, user, target) -> dict[str, Any]:
+    return {**body_service(world, user, target), "body": "Hello {contact_name}"}
+
+
 def calendar_url(template: str) -> Callable[[Any, User, str], str]:
     def build(world, user, target):
         if target == "missing":
@@ -263,6 +285,10 @@ def body_client(world, user, target) -> dict[str, Any]:
 
 HANDLERS = frozenset({"admin", "manager", "agent", "qa"})
 REQUESTERS = HANDLERS | {"client_admin", "client_viewer"}
+AGENT_MANAGERS = frozenset({"admin", "manager"})
+# Canned responses are the provider's working material: to anyone who does not handle work
+# they do not exist.
+NOT_HANDLERS = EVERYONE - HANDLERS
 
 MATRIX: dict[str, Route] = {
     # --- web pages -------------------------------------------------------------------------
@@ -625,6 +651,40 @@ MATRIX: dict[str, Route] = {
         frozenset({"admin", "manager"}),
         targets=TARGETS,
         body=body_assign,
+    ),
+    "GET /api/v1/canned-responses": Route("GET", fixed("/api/v1/canned-responses"), HANDLERS),
+    "POST /api/v1/canned-responses": Route(
+        "POST",
+        fixed("/api/v1/canned-responses"),
+        AGENT_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        missing=422,
+        hidden=422,
+        body=body_canned,
+    ),
+    "GET /api/v1/canned-responses/{response_id}": Route(
+        "GET",
+        canned_url("/api/v1/canned-responses/{id}"),
+        HANDLERS,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
+    ),
+    "PATCH /api/v1/canned-responses/{response_id}": Route(
+        "PATCH",
+        canned_url("/api/v1/canned-responses/{id}"),
+        AGENT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
+        body=lambda w, u, t: {"title": "Renamed reply"},
+    ),
+    "DELETE /api/v1/canned-responses/{response_id}": Route(
+        "DELETE",
+        canned_url("/api/v1/canned-responses/{id}"),
+        AGENT_MANAGERS,
+        ok=204,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
     ),
     "GET /api/v1/certifications": Route("GET", fixed("/api/v1/certifications"), EVERYONE),
     "POST /api/v1/certifications": Route(

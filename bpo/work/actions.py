@@ -20,6 +20,7 @@ from bpo.tenancy.scoping import ensure_client_in_scope
 from bpo.work.models import (
     OPEN_STATES,
     TRANSITIONS,
+    CannedResponse,
     Contact,
     Event,
     EventKind,
@@ -464,3 +465,88 @@ def _text(body: str) -> str:
     if not body:
         raise ValidationError({"body": "Write something."})
     return body
+
+
+# --- Canned responses ----------------------------------------------------------------------------
+
+MAX_CANNED_BODY = 20_000
+
+
+def canned_response_create(
+    *, actor: Actor, service: Service, title: str, body: str
+) -> CannedResponse:
+    """Prepare a reply that the service's agents can insert with its placeholders filled in."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=service.client_id)
+    ensure_client_in_scope(service.client_id)
+    response = CannedResponse(client_id=service.client_id, service=service)
+    with transaction.atomic():
+        _canned_save(response, title=title, body=body)
+        record(
+            "canned_response.created",
+            obj=response,
+            after={"service": service.key, "title": response.title, "body": response.body},
+        )
+    return response
+
+
+def canned_response_update(
+    *, actor: Actor, response: CannedResponse, **changes: Any
+) -> CannedResponse:
+    """Change a canned response's title or body."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=response.client_id)
+    unknown = set(changes) - {"title", "body"}
+    if unknown:
+        raise TypeError(f"canned_response_update cannot change {', '.join(sorted(unknown))}.")
+    before = {"title": response.title, "body": response.body}
+    with transaction.atomic():
+        _canned_save(
+            response,
+            title=changes.get("title", response.title),
+            body=changes.get("body", response.body),
+        )
+        after = {"title": response.title, "body": response.body}
+        if after != before:
+            record("canned_response.updated", obj=response, before=before, after=after)
+    return response
+
+
+def canned_response_delete(*, actor: Actor, response: CannedResponse) -> None:
+    """Remove a canned response; replies already sent with it stay as they were sent."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=response.client_id)
+    with transaction.atomic():
+        record(
+            "canned_response.deleted",
+            obj=response,
+            before={"service_id": response.service_id, "title": response.title},
+        )
+        response.delete()
+
+
+def _canned_save(response: CannedResponse, *, title: str, body: str) -> None:
+    problems: dict[str, str] = {}
+    response.title = (title or "").strip()
+    response.body = (body or "").strip()
+    if not response.title:
+        problems["title"] = "Give the response a title: agents pick it by its title."
+    elif (
+        CannedResponse.objects.filter(service_id=response.service_id, title__iexact=response.title)
+        .exclude(pk=response.pk)
+        .exists()
+    ):
+        problems["title"] = (
+            f"{response.service.name} already has a canned response titled {response.title!r}."
+        )
+    if not response.body:
+        problems["body"] = "Write the response."
+    elif len(response.body) > MAX_CANNED_BODY:
+        problems["body"] = f"At most {MAX_CANNED_BODY:,} characters."
+    if problems:
+        raise ValidationError(problems)
+    response.full_clean(exclude=["client", "service"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError as exc:  # the same title saved concurrently
+        raise ValidationError(
+            {"title": f"{response.service.name} already has a canned response with this title."}
+        ) from exc

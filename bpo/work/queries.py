@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from bpo.accounts.models import Assignment, User
 from bpo.accounts.roles import Permission
 from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor
-from bpo.work.models import Event, Queue, WorkItem
+from bpo.work import placeholders
+from bpo.work.models import CannedResponse, Event, Queue, WorkItem
 
 
 def items_visible(
@@ -59,3 +62,61 @@ def staff_get(*, actor: Actor, user_id: int) -> User:
         .distinct()
         .get(pk=user_id)
     )
+
+
+# --- Canned responses ----------------------------------------------------------------------------
+
+
+def canned_responses_visible(
+    *, actor: Actor, service_id: int | None = None
+) -> QuerySet[CannedResponse]:
+    """Canned responses of the services in scope: the provider's working material, read by those
+    who handle work (client users never see them, only the replies sent)."""
+    actor.require(Permission.HANDLE_WORK)
+    rows = CannedResponse.objects.select_related("service")
+    if service_id is not None:
+        rows = rows.filter(service_id=service_id)
+    return rows
+
+
+def canned_response_get(*, actor: Actor, response_id: int) -> CannedResponse:
+    """One canned response in scope; raises CannedResponse.DoesNotExist, also for those who do
+    not handle work (to them, as to another client's people, there is nothing there)."""
+    if not actor.can(Permission.HANDLE_WORK):
+        raise CannedResponse.DoesNotExist
+    return CannedResponse.objects.select_related("service").get(pk=response_id)
+
+
+@dataclass(frozen=True)
+class FilledResponse:
+    """A canned response as an agent inserts it into a reply to one item."""
+
+    id: int
+    title: str
+    text: str
+
+
+def placeholder_values(*, actor: Actor, item: WorkItem) -> dict[str, str]:
+    """What the placeholders of a reply to ``item`` by ``actor`` stand for (the item comes with
+    its contact, service and client)."""
+    contact = item.contact
+    return {
+        "contact_name": contact.name if contact else "",
+        "contact_email": contact.email if contact else "",
+        "agent_name": actor.user.full_name,
+        "item_id": str(item.pk),
+        "item_title": item.title,
+        "service_name": item.service.name,
+        "client_name": item.client.name,
+    }
+
+
+def canned_responses_for(*, actor: Actor, item: WorkItem) -> list[FilledResponse]:
+    """The canned responses of the item's service, placeholders filled in for a reply to it."""
+    if not actor.can(Permission.HANDLE_WORK, client_id=item.client_id):
+        return []
+    values = placeholder_values(actor=actor, item=item)
+    return [
+        FilledResponse(id=r.pk, title=r.title, text=placeholders.fill(r.body, values))
+        for r in CannedResponse.objects.filter(service_id=item.service_id).order_by("title")
+    ]

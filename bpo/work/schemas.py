@@ -127,3 +127,47 @@ class AssignIn(Schema):
 
     agent_id: StrictDbId
     reason: StrictStr = Field(min_length=1, max_length=2000)
+
+
+class CannedResponseIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: StrictDbId
+    title: StrictStr = Field(min_length=1, max_length=120)
+    body: StrictStr = Field(
+        min_length=1,
+        max_length=20_000,
+        description=(
+            "The reply; placeholders {contact_name}, {contact_email}, {agent_name}, {item_id}, "
+            "{item_title}, {service_name} and {client_name} are filled in when an agent inserts "
+            "it. Other text in braces stays as written."
+        ),
+    )
+
+
+class CannedResponsePatch(Schema):
+    """Fields left out or null stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = Field(default=None, min_length=1, max_length=120)
+    body: StrictStr | None = Field(default=None, min_length=1, max_length=20_000)
+
+
+class CannedResponseOut(Schema):
+    id: int
+    client_id: int
+    service_id: int
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CannedResponsePage(Schema):
+    items: list[CannedResponseOut]
+    next_cursor: int | None
+
+
+class CannedResponseParams(PageParams):
+    service_id: DbId | None = Field(default=None, description="Only this service's responses.")
