@@ -245,6 +245,18 @@ def canned_url(template: str) -> Callable[[Any, User, str], str]:
     return build
 
 
+def service_url(template: str) -> Callable[[Any, User, str], str]:
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            return template.format(
+                id=make_contract(_client_of(world, target), "active").terms.service_id
+            )
+
+    return build
+
+
 def body_canned(world, user, target) -> dict[str, Any]:
     return {**body_service(world, user, target), "body": "Hello {contact_name}"}
 
@@ -438,6 +450,70 @@ MATRIX: dict[str, Route] = {
         CONTRACT_MANAGERS,
         targets=TARGETS,
         invisible_to=CLIENT_SIDE,
+    ),
+    "work:mine": Route("GET", fixed("/work/"), HANDLERS),
+    # Nothing waits for anyone in the matrix: Get next says so and goes back to My work.
+    "work:next": Route("POST", fixed("/work/next/"), HANDLERS, ok=302),
+    "work:item": Route("GET", item_url("/work/items/{id}/"), EVERYONE, targets=TARGETS),
+    "work:item_edit": Route("GET", item_url("/work/items/{id}/edit/"), HANDLERS, targets=TARGETS),
+    "work:reply": Route(
+        "POST",
+        item_url("/work/items/{id}/reply/"),
+        HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"reply-body": "Hello"},
+    ),
+    "work:note": Route(
+        "POST",
+        item_url("/work/items/{id}/note/"),
+        HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"note-body": "internal"},
+    ),
+    "work:message": Route(
+        "POST",
+        item_url("/work/items/{id}/message/"),
+        REQUESTERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"message-body": "Any news?"},
+    ),
+    "work:state": Route(
+        "POST",
+        item_url("/work/items/{id}/state/"),
+        HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"state": "open"},
+    ),
+    "work:priority": Route(
+        "POST",
+        item_url("/work/items/{id}/priority/"),
+        HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"priority": "high"},
+    ),
+    "work:responses": Route("GET", fixed("/work/responses/"), HANDLERS),
+    "work:service_responses": Route(
+        "GET", service_url("/work/services/{id}/responses/"), HANDLERS, targets=TARGETS
+    ),
+    "work:response_edit": Route(
+        "GET",
+        canned_url("/work/responses/{id}/edit/"),
+        AGENT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
+    ),
+    "work:response_delete": Route(
+        "POST",
+        canned_url("/work/responses/{id}/delete/"),
+        AGENT_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
     ),
     # --- JSON API ----------------------------------------------------------------------------
     "GET /api/v1/me": Route("GET", fixed("/api/v1/me"), EVERYONE),

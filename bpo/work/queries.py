@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from bpo.accounts.models import Assignment, User
 from bpo.accounts.roles import Permission
 from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor
 from bpo.work import placeholders
-from bpo.work.models import CannedResponse, Event, Queue, WorkItem
+from bpo.work.actions import PRIORITY_RANK
+from bpo.work.models import (
+    OPEN_STATES,
+    CannedResponse,
+    Event,
+    EventKind,
+    Queue,
+    State,
+    WorkItem,
+)
+from bpo.workforce.models import AgentProfile, Certification
 
 
 def items_visible(
@@ -35,6 +45,84 @@ def items_visible(
 def item_get(*, actor: Actor, item_id: int) -> WorkItem:
     """One item in scope; raises WorkItem.DoesNotExist."""
     return items_visible(actor=actor).get(pk=item_id)
+
+
+def item_for_page(*, actor: Actor, item_id: int) -> WorkItem:
+    """One item in scope with everything its page shows in its header; raises
+    WorkItem.DoesNotExist."""
+    return (
+        items_visible(actor=actor)
+        .select_related("client", "assignee", "terms__version__contract")
+        .get(pk=item_id)
+    )
+
+
+def _latest_assignment(field: str) -> Subquery:
+    return Subquery(
+        Event.objects.filter(item=OuterRef("pk"), kind=EventKind.ASSIGNED)
+        .order_by("-id")
+        .values(field)[:1]
+    )
+
+
+def my_open_items(*, actor: Actor, limit: int) -> list[WorkItem]:
+    """The open items assigned to the actor, most urgent and oldest first, at most ``limit + 1``
+    (one more tells the page there are more). Each carries when, how and by whom it was
+    assigned (``assigned_at``, ``assigned_reason``, ``assigned_by``)."""
+    rows = (
+        WorkItem.objects.filter(assignee=actor.user, state__in=OPEN_STATES)
+        .select_related("client", "service")
+        .annotate(
+            rank=PRIORITY_RANK,
+            assigned_at=_latest_assignment("at"),
+            assigned_reason=_latest_assignment("body"),
+            assigned_by=_latest_assignment("actor__full_name"),
+        )
+        .order_by("rank", "created_at", "id")
+    )
+    return list(rows[: limit + 1])
+
+
+def my_recent_items(*, actor: Actor, limit: int) -> list[WorkItem]:
+    """The items the actor finished last (resolved, closed or cancelled while theirs)."""
+    return list(
+        WorkItem.objects.filter(assignee=actor.user)
+        .exclude(state__in=OPEN_STATES)
+        .select_related("client", "service")
+        .order_by("-updated_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An agent's load against their capacity, and what waits for them."""
+
+    open_items: int
+    capacity: int
+    waiting: int
+    certified_services: int
+
+    @property
+    def at_capacity(self) -> bool:
+        return self.open_items >= self.capacity
+
+
+def workload(*, actor: Actor) -> Workload:
+    """How many open items the actor has, how many they take at once, and how many unassigned
+    items wait in the services they are certified for (of the clients in scope)."""
+    user = actor.user
+    certified = Certification.objects.filter(user=user)
+    capacity = AgentProfile.objects.filter(user=user).values_list("capacity", flat=True).first()
+    return Workload(
+        open_items=WorkItem.objects.filter(assignee=user, state__in=OPEN_STATES).count(),
+        capacity=capacity or AgentProfile._meta.get_field("capacity").get_default(),
+        waiting=WorkItem.objects.filter(
+            assignee__isnull=True,
+            state__in=[State.NEW, State.OPEN],
+            service_id__in=certified.values("service_id"),
+        ).count(),
+        certified_services=certified.count(),
+    )
 
 
 def timeline(*, actor: Actor, item: WorkItem) -> QuerySet[Event]:
@@ -77,6 +165,16 @@ def canned_responses_visible(
     if service_id is not None:
         rows = rows.filter(service_id=service_id)
     return rows
+
+
+def services_with_responses(*, actor: Actor) -> QuerySet[Service]:
+    """The services in scope with how many canned responses each has (``response_count``)."""
+    actor.require(Permission.HANDLE_WORK)
+    return (
+        Service.objects.select_related("client", "contract")
+        .annotate(response_count=Count("canned_responses"))
+        .order_by("client__name", "name")
+    )
 
 
 def canned_response_get(*, actor: Actor, response_id: int) -> CannedResponse:
