@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("bpo.audit.urls")),
     path("contracts/", include("bpo.contracts.urls")),
     path("calendars/", include("bpo.calendars.urls")),
+    path("work/", include("bpo.work.urls")),
     path("api/v1/", api.urls),
 ]
 

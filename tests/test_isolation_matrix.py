@@ -32,7 +32,7 @@ from bpo.contracts.models import (
     SlaTarget,
 )
 from bpo.tenancy.scoping import all_clients_unscoped
-from bpo.work.models import Notification, Queue, WorkItem
+from bpo.work.models import CannedResponse, Notification, Queue, WorkItem
 from bpo.workforce.models import Certification
 
 ROLES = [role.value for role in Role]
@@ -270,6 +270,40 @@ def agent_url(template: str) -> Callable[[Any, User, str], str]:
     return build
 
 
+def make_canned(client) -> CannedResponse:
+    """A canned response of the client's agreed service."""
+    service = make_contract(client, "active").terms.service
+    return CannedResponse.objects.create(
+        client=client, service=service, title="Matrix reply", body="Hello {contact_name}"
+    )
+
+
+def canned_url(template: str) -> Callable[[Any, User, str], str]:
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            return template.format(id=make_canned(_client_of(world, target)).pk)
+
+    return build
+
+
+def service_url(template: str) -> Callable[[Any, User, str], str]:
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            return template.format(
+                id=make_contract(_client_of(world, target), "active").terms.service_id
+            )
+
+    return build
+
+
+def body_canned(world, user, target) -> dict[str, Any]:
+    return {**body_service(world, user, target), "body": "Hello {contact_name}"}
+
+
 def calendar_url(template: str) -> Callable[[Any, User, str], str]:
     def build(world, user, target):
         if target == "missing":
@@ -307,6 +341,10 @@ def body_client(world, user, target) -> dict[str, Any]:
 HANDLERS = frozenset({"admin", "manager", "agent", "qa"})
 MANAGERS = frozenset({"admin", "manager"})
 STAFF = frozenset(role.value for role in Role if role.is_provider_role)
+AGENT_MANAGERS = MANAGERS
+# Canned responses are the provider's working material: to anyone who does not handle work
+# they do not exist.
+NOT_HANDLERS = EVERYONE - HANDLERS
 REQUESTERS = HANDLERS | {"client_admin", "client_viewer"}
 
 MATRIX: dict[str, Route] = {
@@ -767,6 +805,112 @@ MATRIX: dict[str, Route] = {
         targets=TARGETS,
         permission_first=True,
         body=lambda w, u, t: {"capacity": 3, "skills": {"refunds": 2}},
+    ),
+    "work:mine": Route("GET", fixed("/work/"), HANDLERS),
+    # Nothing waits for anyone in the matrix: Get next says so and goes back to My work.
+    "work:next": Route("POST", fixed("/work/next/"), HANDLERS, ok=302),
+    "work:item": Route("GET", item_url("/work/items/{id}/"), EVERYONE, targets=TARGETS),
+    "work:item_edit": Route("GET", item_url("/work/items/{id}/edit/"), HANDLERS, targets=TARGETS),
+    "work:reply": Route(
+        "POST",
+        item_url("/work/items/{id}/reply/"),
+        HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"reply-body": "Hello"},
+    ),
+    "work:note": Route(
+        "POST",
+        item_url("/work/items/{id}/note/"),
+        HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"note-body": "internal"},
+    ),
+    "work:message": Route(
+        "POST",
+        item_url("/work/items/{id}/message/"),
+        REQUESTERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"message-body": "Any news?"},
+    ),
+    "work:state": Route(
+        "POST",
+        item_url("/work/items/{id}/state/"),
+        HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"state": "open"},
+    ),
+    "work:priority": Route(
+        "POST",
+        item_url("/work/items/{id}/priority/"),
+        HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"priority": "high"},
+    ),
+    "work:responses": Route("GET", fixed("/work/responses/"), HANDLERS),
+    "work:service_responses": Route(
+        "GET", service_url("/work/services/{id}/responses/"), HANDLERS, targets=TARGETS
+    ),
+    "work:response_edit": Route(
+        "GET",
+        canned_url("/work/responses/{id}/edit/"),
+        AGENT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
+    ),
+    "work:response_delete": Route(
+        "POST",
+        canned_url("/work/responses/{id}/delete/"),
+        AGENT_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
+    ),
+    # --- JSON API ----------------------------------------------------------------------------
+    "GET /api/v1/canned-responses": Route("GET", fixed("/api/v1/canned-responses"), HANDLERS),
+    "POST /api/v1/canned-responses": Route(
+        "POST",
+        fixed("/api/v1/canned-responses"),
+        AGENT_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        missing=422,
+        hidden=422,
+        body=body_canned,
+    ),
+    "GET /api/v1/canned-responses/{response_id}": Route(
+        "GET",
+        canned_url("/api/v1/canned-responses/{id}"),
+        HANDLERS,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
+    ),
+    "PATCH /api/v1/canned-responses/{response_id}": Route(
+        "PATCH",
+        canned_url("/api/v1/canned-responses/{id}"),
+        AGENT_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
+        body=lambda w, u, t: {"title": "Renamed reply"},
+    ),
+    "DELETE /api/v1/canned-responses/{response_id}": Route(
+        "DELETE",
+        canned_url("/api/v1/canned-responses/{id}"),
+        AGENT_MANAGERS,
+        ok=204,
+        targets=TARGETS,
+        invisible_to=NOT_HANDLERS,
+    ),
+    "PATCH /api/v1/work-items/{item_id}": Route(
+        "PATCH",
+        item_url("/api/v1/work-items/{id}"),
+        HANDLERS,
+        targets=TARGETS,
+        body=lambda w, u, t: {"priority": "high", "tags": ["matrix"]},
     ),
 }
 

@@ -69,8 +69,8 @@ PERMISSION_DESCRIPTIONS = {
     Permission.HANDLE_WORK: "work on items: reply, add notes, change their state",
     Permission.REQUEST_WORK: "submit work to a service",
     Permission.VIEW_INTERNAL: "see internal notes",
-    Permission.MANAGE_AGENTS: "certify agents and assign their work",
     Permission.VIEW_AGENTS: "see the provider's agents: presence, load and handle time",
+    Permission.MANAGE_AGENTS: "certify agents, assign their work and keep their canned responses",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {

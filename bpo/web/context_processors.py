@@ -17,6 +17,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if actor is None:
         return {"nav_items": [], "provider": Provider.current()}
     items = [("Home", reverse("web:home"), "house")]
+    if actor.can(Permission.HANDLE_WORK):
+        items.append(("Work", reverse("work:mine"), "inboxes"))
     items.append(
         ("Clients" if actor.is_provider else "My company", reverse("tenancy:list"), "buildings")
     )

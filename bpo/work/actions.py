@@ -23,6 +23,7 @@ from bpo.work import clocks, routing
 from bpo.work.models import (
     OPEN_STATES,
     TRANSITIONS,
+    CannedResponse,
     Contact,
     Event,
     EventKind,
@@ -261,6 +262,132 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
         if locked.assignee_id and state not in OPEN_STATES:
             push_to_agent(locked.assignee_id)
     return locked
+
+
+# What work_item_update may change; the life cycle and assignment have their own actions.
+EDITABLE_FIELDS = ("title", "description", "priority", "tags", "custom_fields", "external_ref")
+FINAL_STATES = frozenset({State.CLOSED, State.CANCELLED})
+MAX_TAG_LENGTH = 60
+
+
+def work_item_update(*, actor: Actor, item: WorkItem, **changes: Any) -> WorkItem:
+    """Change an item's details (EDITABLE_FIELDS); the timeline shows each change's before/after.
+
+    ``custom_fields`` are merged into the item's values (a field given as None is cleared) and
+    checked against the schema of the terms the item started under. Closed and cancelled items
+    are final and refuse every change.
+    """
+    actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"work_item_update cannot change {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        locked = (
+            WorkItem.objects.select_for_update(of=("self",)).select_related("terms").get(pk=item.pk)
+        )
+        if locked.state in FINAL_STATES:
+            raise ValidationError(
+                f"Item #{locked.pk} is {locked.get_state_display().lower()}: its details are "
+                "final and no longer change."
+            )
+        values = _clean_changes(locked, changes)
+        before = {name: getattr(locked, name) for name in values}
+        changed = [
+            name for name in EDITABLE_FIELDS if name in values and values[name] != before[name]
+        ]
+        if not changed:
+            return locked
+        for name in changed:
+            setattr(locked, name, values[name])
+        locked.full_clean(
+            exclude=["service", "terms", "queue", "contact", "parent", "assignee"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError as exc:  # a concurrent change took the same external reference
+            raise ValidationError(
+                {"external_ref": "Another item of this client has this external reference."}
+            ) from exc
+        if "priority" in changed:
+            _event(
+                locked,
+                actor,
+                EventKind.PRIORITY,
+                before=before["priority"],
+                after=locked.priority,
+            )
+            clocks.reprioritised(locked, timezone.now())
+        details = {
+            name: {"before": before[name], "after": values[name]}
+            for name in changed
+            if name != "priority"
+        }
+        if details:
+            _event(locked, actor, EventKind.FIELDS, changes=details)
+        record(
+            "work_item.updated",
+            obj=locked,
+            before={name: before[name] for name in changed},
+            after={name: values[name] for name in changed},
+        )
+    return locked
+
+
+def _clean_changes(item: WorkItem, changes: dict[str, Any]) -> dict[str, Any]:
+    """The requested changes, cleaned; a ValidationError names every field that is wrong."""
+    problems: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    if "title" in changes:
+        values["title"] = (changes["title"] or "").strip()
+        if not values["title"]:
+            problems["title"] = "Give the item a title."
+    if "description" in changes:
+        values["description"] = changes["description"] or ""
+    if "priority" in changes:
+        priority = str(getattr(changes["priority"], "value", changes["priority"]))
+        if priority not in Priority.values:
+            problems["priority"] = (
+                f"{priority!r} is not a priority; choose one of {', '.join(Priority.values)}."
+            )
+        values["priority"] = priority
+    if "tags" in changes:
+        tags = list(dict.fromkeys(t.strip() for t in (changes["tags"] or []) if t.strip()))
+        if len(tags) > MAX_TAGS:
+            problems["tags"] = f"At most {MAX_TAGS} tags."
+        elif any(len(t) > MAX_TAG_LENGTH for t in tags):
+            problems["tags"] = f"A tag has at most {MAX_TAG_LENGTH} characters."
+        values["tags"] = tags
+    if "custom_fields" in changes:
+        given = changes["custom_fields"] or {}
+        if not isinstance(given, dict):
+            problems["custom_fields"] = "Expected an object of field name → value."
+        else:
+            merged = {k: v for k, v in {**item.custom_fields, **given}.items() if v is not None}
+            try:
+                values["custom_fields"] = fields.validate_values(item.terms.custom_fields, merged)
+            except ValidationError as exc:
+                problems.update({f"custom_fields.{k}": v for k, v in exc.message_dict.items()})
+    if "external_ref" in changes:
+        values["external_ref"] = (changes["external_ref"] or "").strip()
+        taken = (
+            WorkItem.objects.filter(client_id=item.client_id, external_ref=values["external_ref"])
+            .exclude(pk=item.pk)
+            .values_list("pk", flat=True)
+            .first()
+            if values["external_ref"]
+            else None
+        )
+        if taken is not None:
+            problems["external_ref"] = (
+                f"Item #{taken} of this client already has the external reference "
+                f"{values['external_ref']!r}."
+            )
+    if problems:
+        raise ValidationError(problems)
+    return values
 
 
 def _assign(actor: Actor | None, item: WorkItem, agent: User, reason: str) -> WorkItem:
@@ -644,3 +771,88 @@ def notification_read(*, actor: Actor, notification: Notification) -> Notificati
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     return notification
+
+
+# --- Canned responses ----------------------------------------------------------------------------
+
+MAX_CANNED_BODY = 20_000
+
+
+def canned_response_create(
+    *, actor: Actor, service: Service, title: str, body: str
+) -> CannedResponse:
+    """Prepare a reply that the service's agents can insert with its placeholders filled in."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=service.client_id)
+    ensure_client_in_scope(service.client_id)
+    response = CannedResponse(client_id=service.client_id, service=service)
+    with transaction.atomic():
+        _canned_save(response, title=title, body=body)
+        record(
+            "canned_response.created",
+            obj=response,
+            after={"service": service.key, "title": response.title, "body": response.body},
+        )
+    return response
+
+
+def canned_response_update(
+    *, actor: Actor, response: CannedResponse, **changes: Any
+) -> CannedResponse:
+    """Change a canned response's title or body."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=response.client_id)
+    unknown = set(changes) - {"title", "body"}
+    if unknown:
+        raise TypeError(f"canned_response_update cannot change {', '.join(sorted(unknown))}.")
+    before = {"title": response.title, "body": response.body}
+    with transaction.atomic():
+        _canned_save(
+            response,
+            title=changes.get("title", response.title),
+            body=changes.get("body", response.body),
+        )
+        after = {"title": response.title, "body": response.body}
+        if after != before:
+            record("canned_response.updated", obj=response, before=before, after=after)
+    return response
+
+
+def canned_response_delete(*, actor: Actor, response: CannedResponse) -> None:
+    """Remove a canned response; replies already sent with it stay as they were sent."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=response.client_id)
+    with transaction.atomic():
+        record(
+            "canned_response.deleted",
+            obj=response,
+            before={"service_id": response.service_id, "title": response.title},
+        )
+        response.delete()
+
+
+def _canned_save(response: CannedResponse, *, title: str, body: str) -> None:
+    problems: dict[str, str] = {}
+    response.title = (title or "").strip()
+    response.body = (body or "").strip()
+    if not response.title:
+        problems["title"] = "Give the response a title: agents pick it by its title."
+    elif (
+        CannedResponse.objects.filter(service_id=response.service_id, title__iexact=response.title)
+        .exclude(pk=response.pk)
+        .exists()
+    ):
+        problems["title"] = (
+            f"{response.service.name} already has a canned response titled {response.title!r}."
+        )
+    if not response.body:
+        problems["body"] = "Write the response."
+    elif len(response.body) > MAX_CANNED_BODY:
+        problems["body"] = f"At most {MAX_CANNED_BODY:,} characters."
+    if problems:
+        raise ValidationError(problems)
+    response.full_clean(exclude=["client", "service"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError as exc:  # the same title saved concurrently
+        raise ValidationError(
+            {"title": f"{response.service.name} already has a canned response with this title."}
+        ) from exc

@@ -14,9 +14,14 @@ from bpo.errors import FieldError, documented_errors
 from bpo.paging import page_of
 from bpo.tenancy.context import Actor, request_actor
 from bpo.work import actions, queries
-from bpo.work.models import Event, Notification, Queue, WorkItem, WorkSession
+from bpo.work.models import CannedResponse, Event, Notification, Queue, WorkItem, WorkSession
 from bpo.work.schemas import (
     AssignIn,
+    CannedResponseIn,
+    CannedResponseOut,
+    CannedResponsePage,
+    CannedResponseParams,
+    CannedResponsePatch,
     EventOut,
     HandleTimeParams,
     HandleTimeRow,
@@ -24,6 +29,7 @@ from bpo.work.schemas import (
     ItemIn,
     ItemListParams,
     ItemPage,
+    ItemPatch,
     NotificationOut,
     NotificationPage,
     NotificationParams,
@@ -126,6 +132,18 @@ def assign(request: HttpRequest, item_id: DbId, payload: AssignIn) -> WorkItem:
 )
 def get_item(request: HttpRequest, item_id: DbId) -> WorkItem:
     actor = request_actor(request)
+    return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
+
+
+@router.patch(
+    "/{item_id}",
+    response={200: ItemDetailOut, **documented_errors(403, 404)},
+    summary="Change an item's title, description, priority, tags, custom fields or reference",
+)
+def update_item(request: HttpRequest, item_id: DbId, payload: ItemPatch) -> WorkItem:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    actions.work_item_update(actor=actor, item=item, **changes(payload))
     return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
 
 
@@ -269,3 +287,73 @@ def get_handle_time(request: HttpRequest, params: Query[HandleTimeParams]) -> An
         by=params.by,
         service_id=params.service_id,
     )
+
+
+# --- Canned responses (/api/v1/canned-responses) -------------------------------------------------
+
+canned_router = Router(tags=["canned responses"])
+
+
+@canned_router.get(
+    "",
+    response={200: CannedResponsePage, **documented_errors(403)},
+    summary="Canned responses of the services you work on",
+)
+def list_canned(request: HttpRequest, params: Query[CannedResponseParams]) -> dict[str, Any]:
+    rows = queries.canned_responses_visible(
+        actor=request_actor(request), service_id=params.service_id
+    )
+    return page_of(rows, params)
+
+
+@canned_router.post(
+    "",
+    response={201: CannedResponseOut, **documented_errors(403)},
+    summary="Prepare a canned response for a service (managers)",
+)
+def create_canned(request: HttpRequest, payload: CannedResponseIn) -> Status[CannedResponse]:
+    actor = request_actor(request)
+    try:
+        service = queries.service_get(actor=actor, service_id=payload.service_id)
+    except Service.DoesNotExist as exc:
+        raise FieldError(
+            "body.service_id", f"There is no service with id {payload.service_id}."
+        ) from exc
+    response = actions.canned_response_create(
+        actor=actor, service=service, title=payload.title, body=payload.body
+    )
+    return Status(201, response)
+
+
+@canned_router.get(
+    "/{response_id}",
+    response={200: CannedResponseOut, **documented_errors(403, 404)},
+    summary="One canned response",
+)
+def get_canned(request: HttpRequest, response_id: DbId) -> CannedResponse:
+    return queries.canned_response_get(actor=request_actor(request), response_id=response_id)
+
+
+@canned_router.patch(
+    "/{response_id}",
+    response={200: CannedResponseOut, **documented_errors(403, 404)},
+    summary="Change a canned response's title or body (managers)",
+)
+def update_canned(
+    request: HttpRequest, response_id: DbId, payload: CannedResponsePatch
+) -> CannedResponse:
+    actor = request_actor(request)
+    response = queries.canned_response_get(actor=actor, response_id=response_id)
+    return actions.canned_response_update(actor=actor, response=response, **changes(payload))
+
+
+@canned_router.delete(
+    "/{response_id}",
+    response={204: None, **documented_errors(403, 404)},
+    summary="Remove a canned response (managers)",
+)
+def delete_canned(request: HttpRequest, response_id: DbId) -> Status[None]:
+    actor = request_actor(request)
+    response = queries.canned_response_get(actor=actor, response_id=response_id)
+    actions.canned_response_delete(actor=actor, response=response)
+    return Status(204, None)

@@ -190,6 +190,7 @@ class EventKind(models.TextChoices):
     CREATED = "created", "Created"
     STATE = "state_changed", "State changed"
     PRIORITY = "priority_changed", "Priority changed"
+    FIELDS = "fields_changed", "Details changed"
     NOTE = "note", "Internal note"
     MESSAGE_IN = "message_in", "Message from the contact"
     MESSAGE_OUT = "message_out", "Reply to the contact"
@@ -355,3 +356,28 @@ class Notification(ClientOwnedModel):
 
     def __str__(self) -> str:
         return self.text
+
+
+class CannedResponse(ClientOwnedModel):
+    """A prepared reply of one service; placeholders such as {contact_name} are filled in when an
+    agent inserts it into a reply."""
+
+    service = models.ForeignKey(
+        "contracts.Service", on_delete=models.PROTECT, related_name="canned_responses"
+    )
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client", "service", "title"]
+        constraints = [
+            # Led by the client, as every tenant key is (a future distribution by client).
+            models.UniqueConstraint(
+                "client", "service", Lower("title"), name="canned_response_unique_title"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title

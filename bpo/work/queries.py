@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,8 +12,10 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import Coalesce
@@ -22,15 +25,19 @@ from bpo.accounts.models import Assignment, User
 from bpo.accounts.roles import Permission
 from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor
+from bpo.work import placeholders, routing
 from bpo.work.models import (
     OPEN_STATES,
+    CannedResponse,
     Event,
+    EventKind,
     Notification,
     Queue,
     SlaClock,
     WorkItem,
     WorkSession,
 )
+from bpo.workforce.models import AgentProfile, Certification
 
 
 def items_visible(
@@ -54,6 +61,79 @@ def items_visible(
 def item_get(*, actor: Actor, item_id: int) -> WorkItem:
     """One item in scope; raises WorkItem.DoesNotExist."""
     return items_visible(actor=actor).get(pk=item_id)
+
+
+def item_for_page(*, actor: Actor, item_id: int) -> WorkItem:
+    """One item in scope with everything its page shows in its header; raises
+    WorkItem.DoesNotExist."""
+    return (
+        items_visible(actor=actor)
+        .select_related("client", "assignee", "terms__version__contract")
+        .get(pk=item_id)
+    )
+
+
+def _latest_assignment(field: str) -> Subquery:
+    return Subquery(
+        Event.objects.filter(item=OuterRef("pk"), kind=EventKind.ASSIGNED)
+        .order_by("-id")
+        .values(field)[:1]
+    )
+
+
+def my_open_items(*, actor: Actor, limit: int) -> list[WorkItem]:
+    """The open items assigned to the actor, most urgent and oldest first, at most ``limit + 1``
+    (one more tells the page there are more). Each carries when, how and by whom it was
+    assigned (``assigned_at``, ``assigned_reason``, ``assigned_by``)."""
+    rows = (
+        WorkItem.objects.filter(assignee=actor.user, state__in=OPEN_STATES)
+        .select_related("client", "service")
+        .annotate(
+            assigned_reason=_latest_assignment("body"),
+            assigned_by=_latest_assignment("actor__full_name"),
+        )
+        .order_by(*routing.ROUTING_ORDER)
+    )
+    return list(rows[: limit + 1])
+
+
+def my_recent_items(*, actor: Actor, limit: int) -> list[WorkItem]:
+    """The items the actor finished last (resolved, closed or cancelled while theirs)."""
+    return list(
+        WorkItem.objects.filter(assignee=actor.user)
+        .exclude(state__in=OPEN_STATES)
+        .select_related("client", "service")
+        .order_by("-updated_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An agent's load against their capacity, and what waits for them."""
+
+    open_items: int
+    capacity: int
+    waiting: int
+    certified_services: int
+
+    @property
+    def at_capacity(self) -> bool:
+        return self.open_items >= self.capacity
+
+
+def workload(*, actor: Actor) -> Workload:
+    """How many open items the actor has, how many they take at once, and how many unassigned
+    items wait in the services they are certified for (of the clients in scope)."""
+    user = actor.user
+    certified = Certification.objects.filter(user=user)
+    profile = AgentProfile.objects.filter(user=user).first() or AgentProfile(user=user)
+    capacity = profile.capacity
+    return Workload(
+        open_items=WorkItem.objects.filter(assignee=user, state__in=OPEN_STATES).count(),
+        capacity=capacity or AgentProfile._meta.get_field("capacity").get_default(),
+        waiting=routing.waiting_for(routing.agent_of(user, profile)).count(),
+        certified_services=certified.count(),
+    )
 
 
 def timeline(*, actor: Actor, item: WorkItem) -> QuerySet[Event]:
@@ -182,3 +262,71 @@ def others_working_on(*, actor: Actor, item: WorkItem) -> list[str]:
         .values_list("agent__email", flat=True)
         .order_by("agent__email")
     )
+
+
+# --- Canned responses ----------------------------------------------------------------------------
+
+
+def canned_responses_visible(
+    *, actor: Actor, service_id: int | None = None
+) -> QuerySet[CannedResponse]:
+    """Canned responses of the services in scope: the provider's working material, read by those
+    who handle work (client users never see them, only the replies sent)."""
+    actor.require(Permission.HANDLE_WORK)
+    rows = CannedResponse.objects.select_related("service")
+    if service_id is not None:
+        rows = rows.filter(service_id=service_id)
+    return rows
+
+
+def services_with_responses(*, actor: Actor) -> QuerySet[Service]:
+    """The services in scope with how many canned responses each has (``response_count``)."""
+    actor.require(Permission.HANDLE_WORK)
+    return (
+        Service.objects.select_related("client", "contract")
+        .annotate(response_count=Count("canned_responses"))
+        .order_by("client__name", "name")
+    )
+
+
+def canned_response_get(*, actor: Actor, response_id: int) -> CannedResponse:
+    """One canned response in scope; raises CannedResponse.DoesNotExist, also for those who do
+    not handle work (to them, as to another client's people, there is nothing there)."""
+    if not actor.can(Permission.HANDLE_WORK):
+        raise CannedResponse.DoesNotExist
+    return CannedResponse.objects.select_related("service").get(pk=response_id)
+
+
+@dataclass(frozen=True)
+class FilledResponse:
+    """A canned response as an agent inserts it into a reply to one item."""
+
+    id: int
+    title: str
+    text: str
+
+
+def placeholder_values(*, actor: Actor, item: WorkItem) -> dict[str, str]:
+    """What the placeholders of a reply to ``item`` by ``actor`` stand for (the item comes with
+    its contact, service and client)."""
+    contact = item.contact
+    return {
+        "contact_name": contact.name if contact else "",
+        "contact_email": contact.email if contact else "",
+        "agent_name": actor.user.full_name,
+        "item_id": str(item.pk),
+        "item_title": item.title,
+        "service_name": item.service.name,
+        "client_name": item.client.name,
+    }
+
+
+def canned_responses_for(*, actor: Actor, item: WorkItem) -> list[FilledResponse]:
+    """The canned responses of the item's service, placeholders filled in for a reply to it."""
+    if not actor.can(Permission.HANDLE_WORK, client_id=item.client_id):
+        return []
+    values = placeholder_values(actor=actor, item=item)
+    return [
+        FilledResponse(id=r.pk, title=r.title, text=placeholders.fill(r.body, values))
+        for r in CannedResponse.objects.filter(service_id=item.service_id).order_by("title")
+    ]

@@ -42,6 +42,29 @@ class ItemIn(Schema):
     )
 
 
+class ItemPatch(Schema):
+    """Fields left out or null stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = Field(default=None, min_length=1, max_length=300)
+    description: StrictStr | None = Field(default=None, max_length=100_000)
+    priority: Priority | None = None
+    tags: list[StrictStr] | None = Field(
+        default=None, max_length=20, description="Replaces the item's tags."
+    )
+    custom_fields: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Merged into the item's values: a field left out keeps its value, a field set to "
+            "null is cleared. Checked against the custom fields of the item's own terms."
+        ),
+    )
+    external_ref: StrictStr | None = Field(
+        default=None, max_length=120, description="Your reference; unique per client; '' clears."
+    )
+
+
 class StateIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -228,3 +251,47 @@ class HandleTimeRow(Schema):
     items: int
     handle_seconds: int
     aht_seconds: int = Field(description="Average handle time: handle seconds ÷ items.")
+
+
+class CannedResponseIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: StrictDbId
+    title: StrictStr = Field(min_length=1, max_length=120)
+    body: StrictStr = Field(
+        min_length=1,
+        max_length=20_000,
+        description=(
+            "The reply; placeholders {contact_name}, {contact_email}, {agent_name}, {item_id}, "
+            "{item_title}, {service_name} and {client_name} are filled in when an agent inserts "
+            "it. Other text in braces stays as written."
+        ),
+    )
+
+
+class CannedResponsePatch(Schema):
+    """Fields left out or null stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = Field(default=None, min_length=1, max_length=120)
+    body: StrictStr | None = Field(default=None, min_length=1, max_length=20_000)
+
+
+class CannedResponseOut(Schema):
+    id: int
+    client_id: int
+    service_id: int
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CannedResponsePage(Schema):
+    items: list[CannedResponseOut]
+    next_cursor: int | None
+
+
+class CannedResponseParams(PageParams):
+    service_id: DbId | None = Field(default=None, description="Only this service's responses.")
