@@ -568,3 +568,51 @@ def test_client_user_reads_their_item_without_internal_notes(live_world, page: P
     expect(page.get_by_text("Your message is on the timeline")).to_be_visible()
     expect(timeline.locator("[data-kind=message_in]")).to_contain_text("When will I see the money?")
     shot("client_item_message_sent")
+
+
+def test_agent_corrects_details_and_a_refused_reply_keeps_its_text(live_world, page: Page, shot):
+    from bpo.tenancy.context import acting_as
+    from bpo.work import actions as work
+
+    urgent = _agent_workspace_world(live_world)
+    with acting_as(live_world.actor("agent")) as agent:
+        work.work_item_next(actor=agent)
+
+    log_in(page, live_world.people["agent"])
+    page.goto(f"/work/items/{urgent.pk}/")
+    page.keyboard.press("e")
+    expect(page).to_have_url(re.compile(rf"/work/items/{urgent.pk}/edit/$"))
+    page.get_by_label("Title").fill("Charged twice: refund the second charge")
+    page.get_by_label("Tags").fill("refund, card")
+    page.get_by_label("order").fill("")
+    page.get_by_label("reason").select_option("return")
+    page.get_by_role("button", name="Save").click()
+    # The required order number is missing: said next to it; what was typed stays.
+    expect(page.locator(".invalid-feedback")).to_have_text("order is required.")
+    expect(page.get_by_label("Title")).to_have_value("Charged twice: refund the second charge")
+    expect(page.get_by_label("reason")).to_have_value("return")
+    shot("agent_details_refused")
+    page.get_by_label("order").fill("NW-100251")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved; the changes are on the timeline.")).to_be_visible()
+    changed = page.locator("[data-kind=fields_changed]")
+    expect(changed).to_contain_text("Title: Charged twice for one order → Charged twice: refund")
+    expect(changed).to_contain_text("reason: complaint → return")
+    expect(page.get_by_test_id("tags")).to_contain_text("refund")
+
+    # While the agent writes, a manager cancels the item: the reply is refused, the text kept.
+    page.keyboard.press("r")
+    page.keyboard.type("Hello Jane, the refund is on its way.")
+    with acting_as(live_world.actor("manager")) as manager:
+        work.work_item_transition(actor=manager, item=urgent, state="cancelled")
+    page.get_by_role("button", name="Send reply").click()
+    reply_box = page.get_by_label("Reply to the contact")
+    expect(reply_box).to_have_value("Hello Jane, the refund is on its way.")
+    expect(reply_box).to_be_focused()
+    expect(page.get_by_test_id("reply-form").locator(".invalid-feedback")).to_have_text(
+        "The item is cancelled; it takes no replies."
+    )
+    shortcuts = page.get_by_test_id("shortcuts")
+    expect(shortcuts).not_to_contain_text("Edit the item's details")
+    expect(shortcuts).not_to_contain_text("Resolve the item")
+    shot("agent_reply_refused_kept")

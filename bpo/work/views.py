@@ -180,7 +180,9 @@ def _render_item(
         and actor.can(Permission.REQUEST_WORK, client_id=item.client_id)
     )
     if can_handle:
-        shortcuts = _shortcuts("r", "n", *(["s"] if _can_resolve(main_actions) else []), "e", "g")
+        keys = ["r"] if not final or forms["reply_form"].errors else []
+        keys += ["n", *(["s"] if _can_resolve(main_actions) else [])]
+        shortcuts = _shortcuts(*keys, *([] if final else ["e"]), "g")
     else:
         shortcuts = _shortcuts("m") if can_message else []
     context = {
