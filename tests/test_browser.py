@@ -28,6 +28,7 @@ from bpo.accounts.models import Membership, User
 from bpo.accounts.tests.factories import PASSWORD
 from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import all_clients_unscoped
+from bpo.work.models import WorkItem
 
 pytestmark = pytest.mark.browser
 
@@ -132,6 +133,8 @@ def assert_styled(page: Page) -> None:
     )
     assert "bootstrap-icons" in icon_font
     assert page.evaluate("document.fonts.check('1em bootstrap-icons')")
+    # Nothing, the menu included, is wider than the window.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_client_user_sees_only_their_own_company(live_world, page: Page, shot):
@@ -234,6 +237,7 @@ def test_admin_creates_and_revokes_an_api_token(live_world, live_server, page: P
     log_in(page, admin)
     expect(nav(page).get_by_role("link", name="People")).to_be_visible()
     expect(nav(page).get_by_role("link", name="Audit log")).to_be_visible()
+    assert_styled(page)  # the longest menu, an admin's, fits on one line
     page.get_by_test_id("account-link").click()
     expect(page).to_have_url(re.compile(r"/account/$"))
     expect(page.get_by_role("heading", name="API tokens")).to_be_visible()
@@ -395,3 +399,220 @@ def test_client_reads_what_was_agreed_and_never_a_draft(live_world, page: Page, 
     shot("client_agreed_contract_version")
     response = page.goto(f"/contracts/versions/{draft.pk}/")
     assert response is not None and response.status == 404
+
+
+def _agent_workspace_world(world) -> WorkItem:
+    """An agreed customer-service contract of the own client, the agent certified on it, and two
+    items waiting; returns the urgent one, from Jane Doe."""
+    from bpo.tenancy.context import acting_as
+    from bpo.work import actions as work
+    from bpo.work.tests.test_items_api import agreed_service
+    from bpo.workforce.actions import certification_grant
+
+    service = agreed_service(world, world.own)
+    with acting_as(world.actor("manager")) as manager:
+        certification_grant(actor=manager, user=world.people["agent"], service=service)
+    with acting_as(world.actor("client_admin")) as client:
+        work.work_item_create(
+            actor=client,
+            service=service,
+            title="Change delivery address",
+            contact_email="j.fischer@example.net",
+            custom_fields={"order": "NW-100262"},
+        )
+        urgent = work.work_item_create(
+            actor=client,
+            service=service,
+            title="Charged twice for one order",
+            priority="urgent",
+            contact_email="jane@shop.example",
+            contact_name="Jane Doe",
+            custom_fields={"order": "NW-100251", "reason": "complaint"},
+        )
+    return urgent
+
+
+def test_agent_gets_next_replies_with_a_canned_response_and_resolves(live_world, page: Page, shot):
+    urgent = _agent_workspace_world(live_world)
+
+    # A manager prepares the canned response on the service's page.
+    log_in(page, live_world.people["manager"])
+    nav(page).get_by_role("link", name="Work").click()
+    page.get_by_role("link", name="Canned responses").click()
+    page.get_by_role("link", name="Support").click()
+    page.get_by_label("Title").fill("Refund on its way")
+    page.get_by_label("Body").fill(
+        "Hello {contact_name},\n\nwe have refunded the second charge; it shows on your "
+        "statement within five days. Your case number is {item_id}.\n\nKind regards,\n{agent_name}"
+    )
+    page.get_by_role("button", name="Add").click()
+    expect(
+        page.get_by_text("The canned response 'Refund on its way' is ready to use.")
+    ).to_be_visible()
+    expect(page.get_by_test_id("canned-response")).to_have_count(1)
+    shot("manager_canned_responses")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+
+    log_in(page, live_world.people["agent"])
+    nav(page).get_by_role("link", name="Work").click()
+    expect(page).to_have_url(re.compile(r"/work/$"))
+    expect(page.get_by_test_id("workload")).to_contain_text("2 waiting")
+    expect(page.get_by_test_id("shortcuts")).to_contain_text("Get next")
+    assert_styled(page)
+    shot("agent_my_work_empty")
+
+    page.get_by_test_id("get-next").click()
+    expect(page).to_have_url(re.compile(rf"/work/items/{urgent.pk}/$"))
+    expect(page.get_by_text(f"Item #{urgent.pk} is yours now.")).to_be_visible()
+    expect(page.get_by_test_id("item-title")).to_contain_text("Charged twice for one order")
+    details = page.get_by_test_id("item-details")
+    expect(details).to_contain_text("Jane Doe")
+    expect(details).to_contain_text("NW-100251")
+    expect(page.get_by_test_id("assignee")).to_have_text("Agent of own")
+    # Only the states an unanswered item may move to next are offered.
+    actions = page.get_by_test_id("item-actions")
+    expect(actions.get_by_role("button", name=re.compile("Resolve"))).to_be_visible()
+    expect(actions.get_by_role("button", name=re.compile("Reopen|Close"))).to_have_count(0)
+    shot("agent_item_taken")
+
+    # "?" shows the shortcuts; "r" goes to the reply box.
+    page.keyboard.press("?")
+    help_dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(help_dialog).to_be_visible()
+    expect(help_dialog).to_contain_text("Resolve the item")
+    shot("agent_shortcuts_help")
+    expect(help_dialog).to_be_focused()  # open: it has the keyboard now
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_be_hidden()
+    page.keyboard.press("r")
+    reply_box = page.get_by_label("Reply to the contact")
+    expect(reply_box).to_be_focused()
+
+    picker = page.get_by_test_id("canned-picker")
+    picker.get_by_label("Canned response").select_option(label="Refund on its way")
+    picker.get_by_role("button", name="Insert").click()
+    expect(reply_box).to_have_value(re.compile(r"^Hello Jane Doe,\n\nwe have refunded"))
+    expect(reply_box).to_have_value(re.compile(rf"case number is {urgent.pk}\."))
+    expect(reply_box).to_have_value(re.compile(r"Kind regards,\nAgent of own$"))
+    # Typing a shortcut letter in the box types it (here "g" and "s"), it does not act.
+    reply_box.press("End")
+    reply_box.type("\nPS: sorry for the trouble.")
+    expect(page).to_have_url(re.compile(rf"/work/items/{urgent.pk}/$"))
+    shot("agent_reply_with_canned_response")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_text("Your reply is on the timeline.")).to_be_visible()
+    reply = page.get_by_test_id("timeline-entry").and_(page.locator("[data-kind=message_out]"))
+    expect(reply).to_contain_text("Hello Jane Doe")
+    expect(reply).to_contain_text("PS: sorry for the trouble.")
+
+    page.keyboard.press("n")
+    note_box = page.get_by_label("Internal note (never shown to the client)")
+    expect(note_box).to_be_focused()
+    note_box.fill("Refund approved by the client's finance team.")
+    note_box.press("Control+Enter")
+    note = page.get_by_test_id("timeline-entry").and_(page.locator("[data-kind=note]"))
+    expect(note).to_contain_text("Refund approved")
+    expect(note.get_by_test_id("internal-badge")).to_be_visible()
+    shot("agent_item_replied_and_noted")
+
+    page.keyboard.press("s")
+    expect(page.get_by_text(f"Item #{urgent.pk} is resolved.")).to_be_visible()
+    expect(page.get_by_test_id("state").first).to_have_text("Resolved")
+    actions = page.get_by_test_id("item-actions")
+    expect(actions.get_by_role("button", name=re.compile("Reopen"))).to_be_visible()
+    expect(actions.get_by_role("button", name=re.compile("Resolve"))).to_have_count(0)
+    shot("agent_item_resolved")
+
+    # "g" takes the next item straight from here.
+    page.keyboard.press("g")
+    expect(page.get_by_test_id("item-title")).to_contain_text("Change delivery address")
+    nav(page).get_by_role("link", name="Work").click()
+    expect(page.get_by_test_id("open-item")).to_have_count(1)
+    expect(page.get_by_test_id("open-item")).to_contain_text("Change delivery address")
+    expect(page.get_by_test_id("open-item")).to_contain_text("Get next")
+    expect(page.get_by_test_id("recent-item")).to_contain_text("Charged twice for one order")
+    expect(page.get_by_test_id("workload")).to_contain_text("1 open item of the 5")
+    shot("agent_my_work_after")
+
+
+def test_client_user_reads_their_item_without_internal_notes(live_world, page: Page, shot):
+    from bpo.tenancy.context import acting_as
+    from bpo.work import actions as work
+
+    urgent = _agent_workspace_world(live_world)
+    with acting_as(live_world.actor("agent")) as agent:
+        work.work_item_next(actor=agent)
+        work.work_item_note(actor=agent, item=urgent, body="Customer sounds upset; OTHERNOTE")
+        work.work_item_reply(actor=agent, item=urgent, body="We are on it.")
+        work.work_item_update(actor=agent, item=urgent, priority="high", tags=["refund"])
+
+    log_in(page, live_world.people["client_viewer"])
+    expect(nav(page).get_by_role("link", name="Work")).to_have_count(0)
+    page.goto(f"/work/items/{urgent.pk}/")
+    expect(page.get_by_test_id("item-title")).to_contain_text("Charged twice for one order")
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_contain_text("We are on it.")
+    expect(timeline).to_contain_text("changed the priority: Urgent → High")
+    expect(page.locator("body")).not_to_contain_text("OTHERNOTE")
+    expect(page.get_by_test_id("internal-badge")).to_have_count(0)
+    expect(page.get_by_test_id("reply-form")).to_have_count(0)
+    expect(page.get_by_test_id("item-actions")).to_have_count(0)
+    shot("client_item_read_only")
+
+    page.keyboard.press("m")
+    message_box = page.get_by_label("Your message")
+    expect(message_box).to_be_focused()
+    message_box.fill("Thank you! When will I see the money?")
+    page.get_by_role("button", name="Send message").click()
+    expect(page.get_by_text("Your message is on the timeline")).to_be_visible()
+    expect(timeline.locator("[data-kind=message_in]")).to_contain_text("When will I see the money?")
+    shot("client_item_message_sent")
+
+
+def test_agent_corrects_details_and_a_refused_reply_keeps_its_text(live_world, page: Page, shot):
+    from bpo.tenancy.context import acting_as
+    from bpo.work import actions as work
+
+    urgent = _agent_workspace_world(live_world)
+    with acting_as(live_world.actor("agent")) as agent:
+        work.work_item_next(actor=agent)
+
+    log_in(page, live_world.people["agent"])
+    page.goto(f"/work/items/{urgent.pk}/")
+    page.keyboard.press("e")
+    expect(page).to_have_url(re.compile(rf"/work/items/{urgent.pk}/edit/$"))
+    page.get_by_label("Title").fill("Charged twice: refund the second charge")
+    page.get_by_label("Tags").fill("refund, card")
+    page.get_by_label("order").fill("")
+    page.get_by_label("reason").select_option("return")
+    page.get_by_role("button", name="Save").click()
+    # The required order number is missing: said next to it; what was typed stays.
+    expect(page.locator(".invalid-feedback")).to_have_text("order is required.")
+    expect(page.get_by_label("Title")).to_have_value("Charged twice: refund the second charge")
+    expect(page.get_by_label("reason")).to_have_value("return")
+    shot("agent_details_refused")
+    page.get_by_label("order").fill("NW-100251")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved; the changes are on the timeline.")).to_be_visible()
+    changed = page.locator("[data-kind=fields_changed]")
+    expect(changed).to_contain_text("Title: Charged twice for one order → Charged twice: refund")
+    expect(changed).to_contain_text("reason: complaint → return")
+    expect(page.get_by_test_id("tags")).to_contain_text("refund")
+
+    # While the agent writes, a manager cancels the item: the reply is refused, the text kept.
+    page.keyboard.press("r")
+    page.keyboard.type("Hello Jane, the refund is on its way.")
+    with acting_as(live_world.actor("manager")) as manager:
+        work.work_item_transition(actor=manager, item=urgent, state="cancelled")
+    page.get_by_role("button", name="Send reply").click()
+    reply_box = page.get_by_label("Reply to the contact")
+    expect(reply_box).to_have_value("Hello Jane, the refund is on its way.")
+    expect(reply_box).to_be_focused()
+    expect(page.get_by_test_id("reply-form").locator(".invalid-feedback")).to_have_text(
+        "The item is cancelled; it takes no replies."
+    )
+    shortcuts = page.get_by_test_id("shortcuts")
+    expect(shortcuts).not_to_contain_text("Edit the item's details")
+    expect(shortcuts).not_to_contain_text("Resolve the item")
+    shot("agent_reply_refused_kept")

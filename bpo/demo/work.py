@@ -9,7 +9,7 @@ from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor, acting_as, actor_for
 from bpo.tenancy.models import Client
 from bpo.work import actions as work
-from bpo.work.models import Queue, WorkItem
+from bpo.work.models import CannedResponse, Queue, WorkItem
 from bpo.workforce.actions import agent_profile_update, certification_grant
 
 CERTIFIED = {
@@ -93,6 +93,32 @@ ITEMS = [
 ]
 
 
+# Canned responses the agents insert into replies: (service key, title, body).
+CANNED = [
+    (
+        "nw-customer-service",
+        "Order on its way",
+        "Hello {contact_name},\n\nthank you for your patience. Your order has left our warehouse "
+        "and is on its way to you; you will receive the tracking link by e-mail today.\n\n"
+        "Your case number is {item_id}.\n\nKind regards,\n{agent_name}\n{client_name} "
+        "customer service",
+    ),
+    (
+        "nw-customer-service",
+        "Damaged parcel: photos please",
+        "Hello {contact_name},\n\nwe are sorry your parcel arrived damaged. Could you send us two "
+        "or three photos of the parcel and its contents? We will then send a replacement or "
+        "refund you, as you prefer.\n\nKind regards,\n{agent_name}",
+    ),
+    (
+        "nw-customer-service",
+        "Refund issued",
+        "Hello {contact_name},\n\nwe have issued your refund; it shows on your statement within "
+        "five business days.\n\nKind regards,\n{agent_name}",
+    ),
+]
+
+
 def seed_work(*, admin: User, clients: dict[str, Client], progress: Callable[[str], None]) -> None:
     """Certify the demo agents and take in the demo items, unless there are items already."""
     with acting_as(actor_for(admin)) as actor:
@@ -113,6 +139,11 @@ def seed_work(*, admin: User, clients: dict[str, Client], progress: Callable[[st
                 routing=routing,
                 required_skills=skills,
             )
+        for key, title, body in CANNED:
+            if not CannedResponse.objects.filter(service=services[key], title=title).exists():
+                work.canned_response_create(
+                    actor=actor, service=services[key], title=title, body=body
+                )
         if WorkItem.objects.exists():
             progress("[5/5] work items: already there")
             return

@@ -152,8 +152,10 @@ def add_item_errors(form: ItemDetailsForm, exc: ValidationError) -> None:
             form.add_error(key if key in form.fields else None, messages)
 
 
-PLACEHOLDER_HELP = "Placeholders filled in when an agent inserts it: " + ", ".join(
-    f"{{{name}}} ({meaning})" for name, meaning in PLACEHOLDERS.items()
+PLACEHOLDER_HELP = (
+    "Filled in when an agent inserts it: "
+    + "; ".join(f"{{{name}}} {meaning}" for name, meaning in PLACEHOLDERS.items())
+    + ". Other text in braces stays as written."
 )
 
 
@@ -164,5 +166,5 @@ class CannedResponseForm(forms.Form):
     body = forms.CharField(
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=PLACEHOLDER_HELP + ". Other text in braces stays as written.",
+        help_text=PLACEHOLDER_HELP,
     )

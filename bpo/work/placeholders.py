@@ -12,7 +12,7 @@ from collections.abc import Mapping
 PLACEHOLDERS: dict[str, str] = {
     "contact_name": "the contact's name",
     "contact_email": "the contact's e-mail address",
-    "agent_name": "your name (the agent who replies)",
+    "agent_name": "the name of the agent who replies",
     "item_id": "the work item's number",
     "item_title": "the work item's title",
     "service_name": "the service's name",

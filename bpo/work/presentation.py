@@ -20,6 +20,8 @@ DETAIL_LABELS = {
     "external_ref": "External reference",
 }
 EMPTY = "—"
+# The reason work_item_next gives its assignments.
+GET_NEXT_REASON = "get next"
 
 
 def format_age(age: timedelta) -> str:
@@ -32,6 +34,12 @@ def format_age(age: timedelta) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h"
     return f"{minutes // (24 * 60)} d"
+
+
+def format_ago(age: timedelta) -> str:
+    """'just now', '12 min ago', '5 h ago'."""
+    text = format_age(age)
+    return text if text == "just now" else f"{text} ago"
 
 
 def display_value(value: Any) -> str:
@@ -136,7 +144,7 @@ def timeline_entries(
             reason = event.body or data.get("reason", "")
             entry = TimelineEntry(
                 event,
-                f"{who}: {state_label(data.get('before'))} → {state_label(data.get('after'))}",
+                f"{state_label(data.get('before'))} → {state_label(data.get('after'))} · {who}",
                 "arrow-right-circle",
                 "change",
                 reason,
@@ -153,10 +161,12 @@ def timeline_entries(
             entry = TimelineEntry(
                 event, f"{who} changed the details", "pencil", "change", "", _changes(data, labels)
             )
+        elif kind == EventKind.ASSIGNED and event.body == GET_NEXT_REASON:
+            entry = TimelineEntry(event, f"{who} took it with Get next", "person-check", "change")
         elif kind == EventKind.ASSIGNED:
             entry = TimelineEntry(
                 event,
-                f"Assigned to {data.get('agent', '?')} by {who}",
+                f"{who} assigned it to {data.get('agent', '?')}",
                 "person-check",
                 "internal",
                 event.body,

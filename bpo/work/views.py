@@ -43,6 +43,7 @@ from bpo.work.models import CannedResponse, Event, WorkItem
 from bpo.work.presentation import (
     custom_field_rows,
     format_age,
+    format_ago,
     next_state_actions,
     priority_label,
     state_label,
@@ -98,7 +99,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
                     "item": item,
                     "age": format_age(now - item.created_at),
                     "assigned_age": (
-                        format_age(now - item.assigned_at) if item.assigned_at else ""  # type: ignore[attr-defined]
+                        format_ago(now - item.assigned_at) if item.assigned_at else ""  # type: ignore[attr-defined]
                     ),
                 }
                 for item in rows[:MY_WORK_LIMIT]
@@ -179,12 +180,14 @@ def _render_item(
         and actor.can(Permission.REQUEST_WORK, client_id=item.client_id)
     )
     if can_handle:
-        shortcuts = _shortcuts("r", "n", *(["s"] if _can_resolve(main_actions) else []), "e", "g")
+        keys = ["r"] if not final or forms["reply_form"].errors else []
+        keys += ["n", *(["s"] if _can_resolve(main_actions) else [])]
+        shortcuts = _shortcuts(*keys, *([] if final else ["e"]), "g")
     else:
         shortcuts = _shortcuts("m") if can_message else []
     context = {
         "item": item,
-        "age": format_age(timezone.now() - item.created_at),
+        "opened": format_ago(timezone.now() - item.created_at),
         "state_label": state_label(item.state),
         "priority_label": priority_label(item.priority),
         "custom_fields": custom_field_rows(schema, item.custom_fields or {}),

@@ -46,7 +46,7 @@
       return;
     }
     if (document.querySelector(".modal.show")) {
-      return;
+      return; // the dialog has the keyboard (Bootstrap closes it on Escape)
     }
     if (event.key === "?") {
       event.preventDefault();
