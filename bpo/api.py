@@ -56,6 +56,7 @@ def _register_routers() -> None:
     from bpo.calendars.api import router as calendars_router
     from bpo.contracts.api import router as contracts_router
     from bpo.tenancy.api import router as clients_router
+    from bpo.work.api import attachments_router
     from bpo.work.api import router as work_router
     from bpo.workforce.api import router as workforce_router
 
@@ -64,6 +65,7 @@ def _register_routers() -> None:
     api.add_router("/calendars", calendars_router)
     api.add_router("/", contracts_router)
     api.add_router("/work-items", work_router)
+    api.add_router("/attachments", attachments_router)
     api.add_router("/certifications", workforce_router)
 
 
