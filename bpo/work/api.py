@@ -55,6 +55,15 @@ IDEMPOTENCY_KEY = Header(
 )
 
 
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "true when this is the stored response to an earlier request with the "
+        "same Idempotency-Key (nothing was created this time).",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
 def _detail(actor: Actor, item: WorkItem) -> WorkItem:
     """The item with the timeline the actor may see, for ItemDetailOut."""
     item.timeline = list(queries.timeline(actor=actor, item=item))  # type: ignore[attr-defined]
@@ -121,6 +130,7 @@ def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str,
     "",
     response={201: ItemDetailOut, **documented_errors(403)},
     summary="Submit a work item to a service",
+    openapi_extra={"responses": {201: {"headers": REPLAYED_HEADER}}},
 )
 def create_item(
     request: HttpRequest, payload: ItemIn, idempotency_key: str | None = IDEMPOTENCY_KEY
@@ -140,6 +150,7 @@ def create_item(
     "/bulk",
     response={200: BulkOut, **documented_errors(403)},
     summary="Submit up to 1,000 work items at once; each is created or reported on its own",
+    openapi_extra={"responses": {200: {"headers": REPLAYED_HEADER}}},
 )
 def bulk_create(
     request: HttpRequest, payload: BulkIn, idempotency_key: str | None = IDEMPOTENCY_KEY
