@@ -21,6 +21,18 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _attachments_in_test_directory(settings, tmp_path_factory):
+    """Uploaded files go to the test run's temporary directory, never into var/."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path_factory.getbasetemp() / "attachments"},
+        },
+    }
+
+
 @dataclass
 class World:
     """Two clients ("own" and "other"); for "own", a person in every role; for "other", its

@@ -56,7 +56,13 @@ def _register_routers() -> None:
     from bpo.calendars.api import router as calendars_router
     from bpo.contracts.api import router as contracts_router
     from bpo.tenancy.api import router as clients_router
-    from bpo.work.api import canned_router, handle_time_router, notifications_router, queues_router
+    from bpo.work.api import (
+        attachments_router,
+        canned_router,
+        handle_time_router,
+        notifications_router,
+        queues_router,
+    )
     from bpo.work.api import router as work_router
     from bpo.workforce.api import agents_router
     from bpo.workforce.api import router as workforce_router
@@ -70,6 +76,7 @@ def _register_routers() -> None:
     api.add_router("/notifications", notifications_router)
     api.add_router("/handle-time", handle_time_router)
     api.add_router("/agents", agents_router)
+    api.add_router("/attachments", attachments_router)
     api.add_router("/certifications", workforce_router)
     api.add_router("/canned-responses", canned_router)
 

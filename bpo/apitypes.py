@@ -1,13 +1,26 @@
 """Types shared by the API schemas of every app."""
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, StrictInt
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictInt, StrictStr
 
 # A database id: what a 64-bit primary key can hold. Anything else is a 422, never a query.
 DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 StrictDbId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL stores no NUL character in text or JSON; refuse it where it comes in."""
+    if "\x00" in value:
+        raise ValueError("Text cannot contain the NUL character (\\u0000).")
+    return value
+
+
+# Text from a JSON body, and text from a query string or form: any characters but NUL.
+Text = Annotated[StrictStr, AfterValidator(_no_nul)]
+QueryText = Annotated[str, AfterValidator(_no_nul)]
 
 
 def _iso_text(value: Any) -> Any:
@@ -18,6 +31,22 @@ def _iso_text(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_datetime_text(value: Any) -> Any:
+    """Instants come as ISO 8601 text with an offset; '0.5' is not a Unix timestamp here."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATETIME.match(value):
+        raise ValueError(
+            "Expected a date and time as ISO 8601 text with an offset, e.g. 2026-05-04T09:30Z."
+        )
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text)]
 
 
 def changes(payload: Any, *, nullable: tuple[str, ...] = ()) -> dict[str, Any]:

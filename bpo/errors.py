@@ -24,6 +24,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from bpo.tenancy.scoping import ScopeError
+from bpo.uploads import UploadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def _ninja_path(loc: list[Any] | tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _validation_fields(exc: DjangoValidationError, prefix: str = "body") -> list[dict[str, str]]:
+def validation_fields(exc: DjangoValidationError, prefix: str = "body") -> list[dict[str, str]]:
     if hasattr(exc, "error_dict"):
         fields: list[dict[str, str]] = []
         for name, errors in exc.message_dict.items():
@@ -115,7 +116,7 @@ def api_error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
         return error_response(request, 422, "validation_error", "The request is invalid.", fields)
     if isinstance(exc, DjangoValidationError):
         return error_response(
-            request, 422, "validation_error", "The request is invalid.", _validation_fields(exc)
+            request, 422, "validation_error", "The request is invalid.", validation_fields(exc)
         )
     if isinstance(exc, FieldError):
         return error_response(
@@ -143,6 +144,14 @@ def api_error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
         return error_response(request, 403, "forbidden", message)
     if isinstance(exc, Http404 | ObjectDoesNotExist | ScopeError):
         return error_response(request, 404, "not_found", "Not found.")
+    if isinstance(exc, UploadTooLarge):
+        return error_response(
+            request,
+            413,
+            "payload_too_large",
+            str(exc),
+            [{"path": f"body.{exc.field_name}", "message": str(exc)}],
+        )
     if isinstance(exc, RequestDataTooBig):
         return error_response(request, 413, "payload_too_large", "The request body is too large.")
     if isinstance(exc, HttpError):

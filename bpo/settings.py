@@ -9,6 +9,7 @@ Everything that differs between machines comes from the environment:
 - ``OPENBPO_DEBUG=1``: Django's debug mode (never in production).
 - ``OPENBPO_ALLOWED_HOSTS``: comma-separated host names (default: localhost and 127.0.0.1).
 - ``OPENBPO_HTTPS=1``: the site is served over HTTPS; turns on secure cookies and HSTS.
+- ``OPENBPO_MAX_ATTACHMENT_BYTES``: the largest file a work item takes (default 25 MiB).
 """
 
 from __future__ import annotations
@@ -186,6 +187,16 @@ STATICFILES_DIRS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Work-item attachments: one directory per client, never served as static or media files
+    # (only through the API, which checks the scope and audits the download).
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": VAR_DIR / "attachments",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -195,6 +206,18 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or "PYTEST_VERSION" in os.environ
+
+# --- Uploads --------------------------------------------------------------------------------
+
+OPENBPO_MAX_ATTACHMENT_BYTES = int(
+    os.environ.get("OPENBPO_MAX_ATTACHMENT_BYTES", str(25 * 1024 * 1024))
+)
+# The size limit is checked while the upload is read, before anything reaches the disk.
+FILE_UPLOAD_HANDLERS = [
+    "bpo.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Background tasks -----------------------------------------------------------------------
 

@@ -16,6 +16,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -32,7 +35,7 @@ from bpo.contracts.models import (
     SlaTarget,
 )
 from bpo.tenancy.scoping import all_clients_unscoped
-from bpo.work.models import CannedResponse, Notification, Queue, WorkItem
+from bpo.work.models import Attachment, CannedResponse, Notification, Queue, WorkItem
 from bpo.workforce.models import Certification
 
 ROLES = [role.value for role in Role]
@@ -62,6 +65,10 @@ class Route:
     hidden: int = 404  # status for another client's object the actor cannot see
     # Roles that cannot see the object even at their own client (client users and drafts).
     invisible_to: frozenset[str] = frozenset()
+    multipart: bool = False  # send the body as multipart/form-data (file uploads)
+    # An extra check of a successful answer, given the response and whether the target was
+    # visible to the actor (for answers that are 2xx either way, such as bulk results).
+    verify: Callable[[Any, bool], None] | None = None
 
 
 EVERYONE = frozenset(ROLES)
@@ -225,6 +232,60 @@ def body_certify(world, user, target) -> dict[str, Any]:
     with all_clients_unscoped("test setup"):
         service = make_contract(_client_of(world, target), "active").terms.service
     return {"user_id": _agent_of(world, target).pk, "service_id": service.pk}
+
+
+MATRIX_PDF = b"%PDF-1.4 matrix"
+
+
+def body_upload(world, user, target) -> dict[str, Any]:
+    return {"file": SimpleUploadedFile("matrix.pdf", MATRIX_PDF, content_type="application/pdf")}
+
+
+def attachment_url(template: str) -> Callable[[Any, User, str], str]:
+    """A public attachment on a new item of the target client."""
+
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            item = make_item(_client_of(world, target))
+            name = storages["attachments"].save(
+                f"{item.client_id}/matrix.pdf", ContentFile(MATRIX_PDF)
+            )
+            attachment = Attachment.objects.create(
+                client=item.client,
+                item=item,
+                filename="matrix.pdf",
+                content_type="application/pdf",
+                size=len(MATRIX_PDF),
+                sha256="0" * 64,
+                stored_name=name,
+            )
+        return template.format(id=attachment.pk)
+
+    return build
+
+
+def body_bulk(world, user, target) -> dict[str, Any]:
+    return {"items": [body_service(world, user, target)]}
+
+
+def verify_bulk(response, visible: bool) -> None:
+    """Created only where the actor may submit work; elsewhere reported, nothing created."""
+    (result,) = response.json()["results"]
+    assert result["ok"] is visible, result
+    if not visible:
+        assert result["errors"][0]["path"] == "items[0].service_id"
+
+
+def body_transfer(world, user, target) -> dict[str, Any]:
+    """Move the latest item of the target client to a second queue of its service."""
+    if target == "missing":
+        return {"queue_id": MISSING_ID, "reason": "matrix"}
+    with all_clients_unscoped("test setup"):
+        item = WorkItem.objects.filter(client=_client_of(world, target)).latest("id")
+        queue = Queue.objects.create(client=item.client, service=item.service, name="Second line")
+    return {"queue_id": queue.pk, "reason": "matrix"}
 
 
 def queue_url(template: str) -> Callable[[Any, User, str], str]:
@@ -709,6 +770,39 @@ MATRIX: dict[str, Route] = {
         targets=TARGETS,
         body=body_assign,
     ),
+    "POST /api/v1/work-items/bulk": Route(
+        "POST",
+        fixed("/api/v1/work-items/bulk"),
+        REQUESTERS,
+        targets=TARGETS,
+        permission_first=True,  # refused as a whole without the right to submit work
+        missing=200,  # each item is answered in its result
+        hidden=200,
+        body=body_bulk,
+        verify=verify_bulk,
+    ),
+    "POST /api/v1/work-items/{item_id}/transfer": Route(
+        "POST",
+        item_url("/api/v1/work-items/{id}/transfer"),
+        frozenset({"admin", "manager"}),
+        targets=TARGETS,
+        body=body_transfer,
+    ),
+    "POST /api/v1/work-items/{item_id}/attachments": Route(
+        "POST",
+        item_url("/api/v1/work-items/{id}/attachments"),
+        REQUESTERS,
+        ok=201,
+        targets=TARGETS,
+        body=body_upload,
+        multipart=True,
+    ),
+    "GET /api/v1/work-items/{item_id}/attachments": Route(
+        "GET", item_url("/api/v1/work-items/{id}/attachments"), EVERYONE, targets=TARGETS
+    ),
+    "GET /api/v1/attachments/{attachment_id}/content": Route(
+        "GET", attachment_url("/api/v1/attachments/{id}/content"), EVERYONE, targets=TARGETS
+    ),
     "GET /api/v1/certifications": Route("GET", fixed("/api/v1/certifications"), EVERYONE),
     "POST /api/v1/certifications": Route(
         "POST",
@@ -952,6 +1046,13 @@ def test_every_route_has_an_isolation_entry():
     assert not stale, f"Matrix entries for routes that no longer exist: {stale}"
 
 
+def is_visible(route: Route, role: str, target: str) -> bool:
+    """Whether the actor in this role can see the target's object."""
+    if target == "missing" or role in route.invisible_to:
+        return False
+    return target == "own" or (role == "admin" and route.admin_sees_other)
+
+
 def expected_status(route: Route, role: str, target: str, is_api: bool) -> int:
     if role == ANON:
         if route.anonymous is not None:
@@ -960,9 +1061,7 @@ def expected_status(route: Route, role: str, target: str, is_api: bool) -> int:
     allowed = role in route.allowed
     if target == "missing":
         return 403 if route.permission_first and not allowed else route.missing
-    visible = target == "own" or (role == "admin" and route.admin_sees_other)
-    if role in route.invisible_to:
-        visible = False
+    visible = is_visible(route, role, target)
     if route.permission_first:
         if not allowed:
             return 403
@@ -990,7 +1089,9 @@ def test_isolation(world, name, role, target):
         http.force_login(user)
     url = route.path(world, user, target)
     body = route.body(world, user, target) if route.body else None
-    if is_api:
+    if route.multipart:
+        response = http.post(url, data=body or {})
+    elif is_api:
         response = http.generic(
             route.method,
             url,
@@ -1004,10 +1105,13 @@ def test_isolation(world, name, role, target):
     expected = expected_status(route, role, target, is_api)
     assert response.status_code == expected, (
         f"{route.method} {url} as {role} ({target}): {response.status_code}, expected {expected}: "
-        f"{response.content[:300]!r}"
+        f"{b'' if response.streaming else response.content[:300]!r}"
     )
+    if route.verify is not None and response.status_code < 300:
+        route.verify(response, is_visible(route, role, target))
+    content = b"".join(response.streaming_content) if response.streaming else response.content
     if role != "admin":
-        text = response.content.decode(errors="replace")
+        text = content.decode(errors="replace")
         for marker in OTHER_MARKERS:
             assert marker not in text, f"{marker!r} leaked to {role} at {route.method} {url}"
     if is_api and response.status_code >= 400:

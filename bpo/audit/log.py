@@ -58,7 +58,9 @@ def record(
         if client_id is None:
             client_id = getattr(obj, "client_id", None)
     ctx = current_request_context()
-    with transaction.atomic():
+    # Part of the caller's transaction (no savepoint of its own): if the entry cannot be
+    # written, the write it describes must not commit either.
+    with transaction.atomic(savepoint=False):
         _lock_chain_head()
         previous = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
         entry = AuditEntry(

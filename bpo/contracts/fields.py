@@ -94,6 +94,8 @@ def _clean_value(field: dict[str, Any], value: Any) -> Any:
     if kind == "text":
         if not isinstance(value, str):
             raise ValueError("Expected text.")
+        if "\x00" in value:
+            raise ValueError("Text cannot contain the NUL character (\\u0000).")
         return value
     if kind == "number":
         if isinstance(value, bool):

@@ -1,13 +1,20 @@
-"""Writes about work items: creating them, moving them through their life cycle, replies and
-notes. Every change lands on the item's timeline and in the audit log, in one transaction."""
+"""Writes about work items: creating them, moving them through their life cycle, replies, notes
+and attachments; routing them; their SLA clocks and work sessions. Every change lands on the
+item's timeline and in the audit log, in one transaction."""
 
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,14 +26,17 @@ from bpo.contracts import fields
 from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
 from bpo.tenancy.context import Actor, Forbidden
 from bpo.tenancy.scoping import ensure_client_in_scope
-from bpo.work import clocks, routing
+from bpo.uploads import too_large_message
+from bpo.work import clocks, files, queries, routing
 from bpo.work.models import (
     OPEN_STATES,
     TRANSITIONS,
+    Attachment,
     CannedResponse,
     Contact,
     Event,
     EventKind,
+    IdempotencyKey,
     Notification,
     Queue,
     Routing,
@@ -37,6 +47,7 @@ from bpo.work.models import (
 from bpo.workforce.models import AgentProfile, Certification, Presence
 
 MAX_TAGS = 20
+DUPLICATE_REF = "Another item of this client has this external reference."
 
 
 def agreed_terms(service: Service) -> ServiceTerms:
@@ -104,16 +115,21 @@ def work_item_create(
     external_ref: str = "",
     queue: Queue | None = None,
     parent: WorkItem | None = None,
+    terms: ServiceTerms | None = None,
     language: str = "",
     required_skills: dict[str, int] | None = None,
 ) -> WorkItem:
-    """Take in one unit of work for a service, under the service's agreed terms.
+    """Take in one unit of work for a service, under the service's agreed terms (``terms``
+    when the caller already read them with agreed_terms).
 
     The item waits in the named queue or the service's default queue; its SLA clocks start;
     in a push queue it goes at once to the eligible available agent who has waited longest."""
     actor.require(Permission.REQUEST_WORK, client_id=service.client_id)
     ensure_client_in_scope(service.client_id)
-    terms = agreed_terms(service)
+    if terms is None:
+        terms = agreed_terms(service)
+    elif terms.service_id != service.pk:
+        raise ValueError(f"Terms {terms.pk} are not the terms of service {service.pk}.")
     problems: dict[str, Any] = {}
     try:
         values = fields.validate_values(terms.custom_fields, custom_fields or {})
@@ -133,6 +149,12 @@ def work_item_create(
         problems["required_skills"] = exc.messages
     if parent is not None and parent.client_id != service.client_id:
         problems["parent_id"] = "The parent item belongs to another client."
+    external_ref = external_ref.strip()
+    if (
+        external_ref
+        and WorkItem.objects.filter(client_id=service.client_id, external_ref=external_ref).exists()
+    ):
+        problems["external_ref"] = DUPLICATE_REF
     if problems:
         raise ValidationError(problems)
     item = WorkItem(
@@ -147,45 +169,54 @@ def work_item_create(
         priority=priority,
         custom_fields=values,
         tags=tags,
-        external_ref=external_ref.strip(),
+        external_ref=external_ref,
         parent=parent,
     )
-    with transaction.atomic():
-        item.queue = queue or queue_default(service)
-        if contact_email:
-            item.contact = contact_for(
-                client_id=service.client_id, email=contact_email, name=contact_name
+    try:
+        # A savepoint when the caller has a transaction (bulk intake): a failure here undoes
+        # this item only.
+        with transaction.atomic():
+            item.queue = queue or queue_default(service)
+            if contact_email:
+                item.contact = contact_for(
+                    client_id=service.client_id, email=contact_email, name=contact_name
+                )
+            # Field checks only: client and references were checked against the scope, the
+            # external reference above, and the state is new.
+            item.full_clean(
+                exclude=["client", "service", "terms", "queue", "contact", "parent", "assignee"],
+                validate_constraints=False,
             )
-        item.full_clean(exclude=["service", "terms", "queue", "contact", "parent", "assignee"])
-        try:
-            with transaction.atomic():
-                item.save()
-        except IntegrityError as exc:  # a concurrent create with the same external reference
-            raise ValidationError(
-                {"external_ref": "Another item of this client has this external reference."}
-            ) from exc
-        _event(
-            item,
-            actor,
-            EventKind.CREATED,
-            body=description,
-            priority=item.priority,
-            service=service.key,
-            version=terms.version.number,
-        )
-        clocks.start(item, item.created_at)
-        record(
-            "work_item.created",
-            obj=item,
-            after={
-                "title": item.title,
-                "service": service.key,
-                "priority": item.priority,
-                "external_ref": item.external_ref,
-            },
-        )
-        if item.queue.routing == Routing.PUSH:
-            _push_item(item)
+            item.save()
+            _event(
+                item,
+                actor,
+                EventKind.CREATED,
+                body=description,
+                priority=item.priority,
+                service=service.key,
+                version=terms.version.number,
+            )
+            clocks.start(item, item.created_at)
+            record(
+                "work_item.created",
+                obj=item,
+                after={
+                    "title": item.title,
+                    "service": service.key,
+                    "priority": item.priority,
+                    "external_ref": item.external_ref,
+                },
+            )
+            if item.queue.routing == Routing.PUSH:
+                _push_item(item)
+    except IntegrityError:
+        # A concurrent create took the same external reference after the check above.
+        if external_ref and (
+            WorkItem.objects.filter(client_id=service.client_id, external_ref=external_ref).exists()
+        ):
+            raise ValidationError({"external_ref": DUPLICATE_REF}) from None
+        raise
     return item
 
 
@@ -223,6 +254,102 @@ def queue_default(service: Service) -> Queue:
             queue = Queue.objects.filter(service=service).order_by("-is_default", "pk").first()
             assert queue is not None
     return queue
+
+
+class IntakeLookups:
+    """The services (with their agreed terms), queues and parent items that one request names,
+    each read once however many items name it. Failed look-ups are remembered too."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self._services: dict[int, tuple[Service, ServiceTerms] | ValidationError] = {}
+        self._queues: dict[int, Queue | None] = {}
+        self._parents: dict[int, WorkItem | None] = {}
+
+    def service(self, service_id: int) -> tuple[Service, ServiceTerms]:
+        """The service in the actor's scope and its agreed terms; ValidationError if neither."""
+        if service_id not in self._services:
+            try:
+                service = queries.service_get(actor=self.actor, service_id=service_id)
+                self._services[service_id] = (service, agreed_terms(service))
+            except Service.DoesNotExist:
+                self._services[service_id] = ValidationError(
+                    {"service_id": f"There is no service with id {service_id}."}
+                )
+            except ValidationError as exc:
+                self._services[service_id] = exc
+        found = self._services[service_id]
+        if isinstance(found, ValidationError):
+            raise found
+        return found
+
+    def queue(self, queue_id: int) -> Queue | None:
+        """The queue in the actor's scope, or None."""
+        if queue_id not in self._queues:
+            try:
+                self._queues[queue_id] = queries.queue_get(actor=self.actor, queue_id=queue_id)
+            except Queue.DoesNotExist:
+                self._queues[queue_id] = None
+        return self._queues[queue_id]
+
+    def parent(self, parent_id: int) -> WorkItem | None:
+        """The work item in the actor's scope, or None."""
+        if parent_id not in self._parents:
+            try:
+                self._parents[parent_id] = queries.item_get(actor=self.actor, item_id=parent_id)
+            except WorkItem.DoesNotExist:
+                self._parents[parent_id] = None
+        return self._parents[parent_id]
+
+
+def work_item_submit(
+    *,
+    actor: Actor,
+    service_id: int,
+    queue_id: int | None = None,
+    parent_id: int | None = None,
+    lookups: IntakeLookups | None = None,
+    **details: Any,
+) -> WorkItem:
+    """Take in one unit of work named by ids, as an API request or an import row names it:
+    each id is checked against the actor's scope, then work_item_create takes it in."""
+    lookups = lookups or IntakeLookups(actor)
+    problems: dict[str, Any] = {}
+    service = terms = queue = parent = None
+    try:
+        service, terms = lookups.service(service_id)
+    except ValidationError as exc:
+        problems.update(exc.message_dict)
+    if queue_id is not None and (queue := lookups.queue(queue_id)) is None:
+        problems["queue_id"] = f"There is no queue with id {queue_id}."
+    if parent_id is not None and (parent := lookups.parent(parent_id)) is None:
+        problems["parent_id"] = f"There is no work item with id {parent_id}."
+    if problems:
+        raise ValidationError(problems)
+    assert service is not None
+    return work_item_create(
+        actor=actor, service=service, terms=terms, queue=queue, parent=parent, **details
+    )
+
+
+def work_item_bulk_create(
+    *, actor: Actor, requests: Mapping[int, dict[str, Any]]
+) -> dict[int, WorkItem | ValidationError]:
+    """Take in many items in one transaction, each on its own: a bad item is rolled back to its
+    savepoint and reported (keyed by its index), the good ones are created. Services, terms,
+    queues and parents are read once for the whole batch."""
+    actor.require(Permission.REQUEST_WORK)
+    lookups = IntakeLookups(actor)
+    outcomes: dict[int, WorkItem | ValidationError] = {}
+    with transaction.atomic():
+        for index, details in requests.items():
+            try:  # work_item_create's own atomic block is this item's savepoint
+                outcomes[index] = work_item_submit(actor=actor, lookups=lookups, **details)
+            except ValidationError as exc:
+                outcomes[index] = exc
+            except PermissionDenied as exc:
+                outcomes[index] = ValidationError(str(exc))
+    return outcomes
 
 
 def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: str = "") -> WorkItem:
@@ -435,6 +562,74 @@ def work_item_assign(*, actor: Actor, item: WorkItem, agent: User, reason: str) 
         return locked
 
 
+def work_item_transfer(
+    *,
+    actor: Actor,
+    item: WorkItem,
+    reason: str,
+    queue: Queue | None = None,
+    agent: User | None = None,
+) -> WorkItem:
+    """A manager moves an open item to another queue of its service and/or to another
+    certified agent, saying why. Moved to a queue without an agent, it is unassigned and waits
+    there for the next agent."""
+    actor.require(Permission.MANAGE_AGENTS, client_id=item.client_id)
+    problems: dict[str, str] = {}
+    reason = reason.strip()
+    if not reason:
+        problems["reason"] = "Say why: it goes on the item's timeline."
+    if queue is None and agent is None:
+        problems["queue_id"] = "Name the queue, the agent, or both, that the item moves to."
+    if queue is not None and queue.service_id != item.service_id:
+        problems["queue_id"] = (
+            f"The queue {queue.name!r} belongs to another service; an item moves only between "
+            "the queues of its own service."
+        )
+    if (
+        agent is not None
+        and not Certification.objects.filter(user=agent, service_id=item.service_id).exists()
+    ):
+        problems["agent_id"] = f"{agent.email} is not certified for this service; certify them."
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        locked = WorkItem.objects.select_for_update().get(pk=item.pk)
+        if locked.state not in OPEN_STATES:
+            raise ValidationError(
+                {"queue_id": f"The item is {locked.state}; it stays where it is."}
+            )
+        before = {"queue_id": locked.queue_id, "assignee_id": locked.assignee_id}
+        if queue is not None:
+            locked.queue = queue
+        locked.assignee = agent
+        locked.assigned_at = timezone.now() if agent else None
+        after = {"queue_id": locked.queue_id, "assignee_id": locked.assignee_id}
+        if after == before:
+            raise ValidationError(
+                {"queue_id": "The item is already there, with that agent; nothing to move."}
+            )
+        locked.save(update_fields=["queue", "assignee", "assigned_at", "updated_at"])
+        _event(
+            locked,
+            actor,
+            EventKind.TRANSFERRED,
+            internal=True,
+            body=reason,
+            before=before,
+            after=after,
+            queue=locked.queue.name if locked.queue else None,
+            agent=agent.email if agent else None,
+        )
+        record(
+            "work_item.transferred", obj=locked, before=before, after={**after, "reason": reason}
+        )
+        if before["assignee_id"] and before["assignee_id"] != after["assignee_id"]:
+            push_to_agent(before["assignee_id"])
+        if agent is None and locked.queue is not None and locked.queue.routing == Routing.PUSH:
+            _push_item(locked)
+    return locked
+
+
 def _load(user_id: int) -> int:
     return WorkItem.objects.filter(assignee_id=user_id, state__in=OPEN_STATES).count()
 
@@ -556,9 +751,7 @@ def work_item_note(*, actor: Actor, item: WorkItem, body: str) -> Event:
     actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
     body = _text(body)
     with transaction.atomic():
-        event = _event(item, actor, EventKind.NOTE, body=body, internal=True)
-        record("work_item.note_added", obj=item, after={"event_id": event.pk})
-    return event
+        return _note(actor, item, body)
 
 
 def work_item_reply(*, actor: Actor, item: WorkItem, body: str) -> Event:
@@ -568,17 +761,7 @@ def work_item_reply(*, actor: Actor, item: WorkItem, body: str) -> Event:
     actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
     body = _text(body)
     with transaction.atomic():
-        locked = WorkItem.objects.select_for_update().get(pk=item.pk)
-        if locked.state in (State.CLOSED, State.CANCELLED):
-            raise ValidationError({"body": f"The item is {locked.state}; it takes no replies."})
-        event = _event(locked, actor, EventKind.MESSAGE_OUT, body=body)
-        if locked.state == State.NEW:
-            locked.state = State.OPEN
-            locked.save(update_fields=["state", "updated_at"])
-            _event(locked, actor, EventKind.STATE, before=State.NEW, after=State.OPEN)
-        clocks.replied(locked, event.at)
-        record("work_item.replied", obj=locked, after={"event_id": event.pk})
-    return event
+        return _reply(actor, WorkItem.objects.select_for_update().get(pk=item.pk), body)
 
 
 def work_item_message_in(*, actor: Actor, item: WorkItem, body: str) -> Event:
@@ -586,26 +769,48 @@ def work_item_message_in(*, actor: Actor, item: WorkItem, body: str) -> Event:
     actor.require(Permission.REQUEST_WORK, client_id=item.client_id)
     body = _text(body)
     with transaction.atomic():
-        locked = WorkItem.objects.select_for_update().get(pk=item.pk)
-        if locked.state in (State.CLOSED, State.CANCELLED):
-            raise ValidationError({"body": f"The item is {locked.state}; open a new one."})
-        event = _event(locked, actor, EventKind.MESSAGE_IN, body=body)
-        if locked.state in (State.RESOLVED, State.PENDING_CONTACT):
-            before = locked.state
-            locked.state = State.OPEN
-            locked.resolved_at = None
-            locked.save(update_fields=["state", "resolved_at", "updated_at"])
-            _event(
-                locked,
-                actor,
-                EventKind.STATE,
-                before=before,
-                after=State.OPEN,
-                reason="new message",
-            )
-            clocks.state_changed(locked, before, State.OPEN, event.at)
-        clocks.contact_wrote(locked, event.at)
-        record("work_item.message_received", obj=locked, after={"event_id": event.pk})
+        return _message_in(actor, WorkItem.objects.select_for_update().get(pk=item.pk), body)
+
+
+def _note(actor: Actor, item: WorkItem, body: str) -> Event:
+    event = _event(item, actor, EventKind.NOTE, body=body, internal=True)
+    record("work_item.note_added", obj=item, after={"event_id": event.pk})
+    return event
+
+
+def _reply(actor: Actor, locked: WorkItem, body: str) -> Event:
+    if locked.state in (State.CLOSED, State.CANCELLED):
+        raise ValidationError({"body": f"The item is {locked.state}; it takes no replies."})
+    event = _event(locked, actor, EventKind.MESSAGE_OUT, body=body)
+    if locked.state == State.NEW:
+        locked.state = State.OPEN
+        locked.save(update_fields=["state", "updated_at"])
+        _event(locked, actor, EventKind.STATE, before=State.NEW, after=State.OPEN)
+    clocks.replied(locked, event.at)
+    record("work_item.replied", obj=locked, after={"event_id": event.pk})
+    return event
+
+
+def _message_in(actor: Actor, locked: WorkItem, body: str) -> Event:
+    if locked.state in (State.CLOSED, State.CANCELLED):
+        raise ValidationError({"body": f"The item is {locked.state}; open a new one."})
+    event = _event(locked, actor, EventKind.MESSAGE_IN, body=body)
+    if locked.state in (State.RESOLVED, State.PENDING_CONTACT):
+        before = locked.state
+        locked.state = State.OPEN
+        locked.resolved_at = None
+        locked.save(update_fields=["state", "resolved_at", "updated_at"])
+        _event(
+            locked,
+            actor,
+            EventKind.STATE,
+            before=before,
+            after=State.OPEN,
+            reason="new message",
+        )
+        clocks.state_changed(locked, before, State.OPEN, event.at)
+    clocks.contact_wrote(locked, event.at)
+    record("work_item.message_received", obj=locked, after={"event_id": event.pk})
     return event
 
 
@@ -614,6 +819,152 @@ def _text(body: str) -> str:
     if not body:
         raise ValidationError({"body": "Write something."})
     return body
+
+
+def work_item_attach(
+    *,
+    actor: Actor,
+    item: WorkItem,
+    upload: File,
+    note: str = "",
+    internal: bool | None = None,
+) -> Attachment:
+    """Attach a file to an item, with an optional note that carries it on the timeline.
+
+    Provider staff attach internal files by default (``internal=False`` shares one with the
+    client, and its note becomes a reply); a client user's files are public, and their note is
+    a message from the client's side. The type is sniffed from the bytes. The file is stored
+    before the rows are written and removed again if writing them fails, so there is never a
+    row without its file; a refused file (empty, too large) writes nothing at all.
+    """
+    actor.require(Permission.REQUEST_WORK, client_id=item.client_id)
+    handler = actor.can(Permission.HANDLE_WORK, client_id=item.client_id)
+    internal = handler if internal is None else internal
+    if internal and not handler:
+        raise ValidationError({"internal": "Only the provider's people add internal files."})
+    filename = files.clean_filename(upload.name or "")
+    limit = settings.OPENBPO_MAX_ATTACHMENT_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise ValidationError({"file": too_large_message(filename, limit)})
+    facts = files.inspect(upload, filename)
+    if facts.size == 0:
+        raise ValidationError({"file": f"{filename!r} is empty: there is nothing to attach."})
+    if facts.size > limit:
+        raise ValidationError({"file": too_large_message(filename, limit)})
+    note = (note or "").strip()
+    storage = storages["attachments"]
+    stored_name = storage.save(
+        f"{item.client_id}/{timezone.now():%Y-%m}/{uuid.uuid4().hex}", upload
+    )
+    try:
+        with transaction.atomic():
+            locked = WorkItem.objects.select_for_update().get(pk=item.pk)
+            event = None
+            if note and internal:
+                event = _note(actor, locked, note)
+            elif note and handler:
+                event = _reply(actor, locked, note)
+            elif note:
+                event = _message_in(actor, locked, note)
+            attachment = Attachment.objects.create(
+                client_id=locked.client_id,
+                item=locked,
+                event=event,
+                internal=internal,
+                filename=filename,
+                content_type=facts.content_type,
+                size=facts.size,
+                sha256=facts.sha256,
+                stored_name=stored_name,
+                uploaded_by=actor.user,
+            )
+            record(
+                "work_item.attachment_added",
+                obj=locked,
+                after={
+                    "attachment_id": attachment.pk,
+                    "filename": filename,
+                    "content_type": facts.content_type,
+                    "size": facts.size,
+                    "sha256": facts.sha256,
+                    "internal": internal,
+                    "event_id": event.pk if event else None,
+                },
+            )
+    except BaseException:
+        storage.delete(stored_name)
+        raise
+    return attachment
+
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+
+
+class IdempotencyKeyReused(Exception):
+    """An Idempotency-Key comes back with a different request than the one it was first used
+    for."""
+
+
+@dataclass(frozen=True)
+class IdempotentResponse:
+    """The response to a request that carried an Idempotency-Key, and whether it is a replay."""
+
+    status: int
+    body: str
+    replayed: bool
+
+
+def idempotency_key_use(
+    *,
+    actor: Actor,
+    key: str,
+    fingerprint: str,
+    run: Callable[[], tuple[int, str]],
+) -> IdempotentResponse:
+    """Run a create at most once per person and Idempotency-Key.
+
+    The key's row is inserted first, in the same transaction as the create, and completed with
+    the response; the unique constraint makes a concurrent request with the same key wait for
+    that transaction, then find the finished row and replay it. A create that fails rolls back
+    with its key, so the request can be retried with the same key. The same key with another
+    request (``fingerprint``: method, path and body) raises IdempotencyKeyReused.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                claim = IdempotencyKey.objects.create(
+                    user=actor.user, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            stored = IdempotencyKey.objects.get(user=actor.user, key=key)
+            if stored.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was used for a different request (another path or "
+                    "body); use a new key for a new request."
+                ) from None
+            return IdempotentResponse(
+                status=stored.status, body=stored.response_body, replayed=True
+            )
+        status, body = run()
+        claim.status, claim.response_body = status, body
+        claim.save(update_fields=["status", "response_body"])
+    return IdempotentResponse(status=status, body=body, replayed=False)
+
+
+def idempotency_keys_purge(*, older_than: timedelta = IDEMPOTENCY_KEY_TTL) -> int:
+    """Forget Idempotency-Keys and their stored responses after a day (a periodic job); a
+    request retried later than that creates anew. Returns how many were forgotten."""
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+        if deleted:
+            record(
+                "idempotency_keys.purged",
+                object_type="work.idempotencykey",
+                object_repr=f"{deleted} keys created before {cutoff:%Y-%m-%d %H:%M} UTC",
+                after={"deleted": deleted, "created_before": cutoff},
+            )
+    return deleted
 
 
 # A work session ends when the agent's page has not been heard from for this long.

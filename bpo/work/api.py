@@ -1,22 +1,41 @@
-"""API: work items, their life cycle, replies, notes and timelines."""
+"""API: work items, their life cycle, replies, notes, attachments and timelines."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Query, Router, Status
+import pydantic
+from django.http import FileResponse, HttpRequest, HttpResponse
+from ninja import File, Form, Header, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.responses import NinjaJSONEncoder
 
 from bpo.accounts.models import User
 from bpo.apitypes import DbId, changes
 from bpo.contracts.models import Service
-from bpo.errors import FieldError, documented_errors
-from bpo.paging import page_of
+from bpo.errors import FieldError, documented_errors, validation_fields
+from bpo.paging import PageParams, page_of
 from bpo.tenancy.context import Actor, request_actor
 from bpo.work import actions, queries
-from bpo.work.models import CannedResponse, Event, Notification, Queue, WorkItem, WorkSession
+from bpo.work.models import (
+    Attachment,
+    CannedResponse,
+    Event,
+    Notification,
+    Queue,
+    WorkItem,
+    WorkSession,
+)
 from bpo.work.schemas import (
     AssignIn,
+    AttachmentForm,
+    AttachmentOut,
+    AttachmentPage,
+    BulkIn,
+    BulkOut,
     CannedResponseIn,
     CannedResponseOut,
     CannedResponsePage,
@@ -41,12 +60,37 @@ from bpo.work.schemas import (
     SessionOut,
     StateIn,
     TextIn,
+    TransferIn,
 )
 
 router = Router(tags=["work items"])
 queues_router = Router(tags=["queues"])
 notifications_router = Router(tags=["notifications"])
 handle_time_router = Router(tags=["handle time"])
+attachments_router = Router(tags=["work items"])
+
+IDEMPOTENCY_KEY = Header(
+    None,
+    alias="Idempotency-Key",
+    min_length=1,
+    max_length=255,
+    pattern=r"^[\x21-\x7e]+$",
+    description=(
+        "Any unique string of visible ASCII characters (a UUID will do). A retry with the same "
+        "key and the same body replays the first response (header Idempotent-Replayed: true) "
+        "and creates nothing; the same key with another body is refused (422). Keys are per "
+        "person and are kept for 24 hours."
+    ),
+)
+
+
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "true when this is the stored response to an earlier request with the "
+        "same Idempotency-Key (nothing was created this time).",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 
 
 def _detail(actor: Actor, item: WorkItem) -> WorkItem:
@@ -56,6 +100,41 @@ def _detail(actor: Actor, item: WorkItem) -> WorkItem:
     return item
 
 
+def _render(schema: type[Schema], obj: Any) -> str:
+    """The JSON text Ninja would send for ``obj`` as ``schema``."""
+    return json.dumps(schema.from_orm(obj).model_dump(by_alias=True), cls=NinjaJSONEncoder)
+
+
+def _json_response(status: int, body: str, *, replayed: bool = False) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _once(
+    request: HttpRequest, key: str | None, payload: Schema, run: Callable[[], tuple[int, str]]
+) -> HttpResponse:
+    """Answer a create, at most once per Idempotency-Key when the request carries one."""
+    if key is None:
+        return _json_response(*run())
+    request_data = {
+        "method": request.method,
+        "path": request.path,
+        "body": payload.model_dump(mode="json"),
+    }
+    fingerprint = hashlib.sha256(
+        json.dumps(request_data, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    try:
+        outcome = actions.idempotency_key_use(
+            actor=request_actor(request), key=key, fingerprint=fingerprint, run=run
+        )
+    except actions.IdempotencyKeyReused as exc:
+        raise FieldError("header.Idempotency-Key", str(exc)) from exc
+    return _json_response(outcome.status, outcome.body, replayed=outcome.replayed)
+
+
 @router.get("", response={200: ItemPage, **documented_errors()}, summary="List work items")
 def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str, Any]:
     rows = queries.items_visible(
@@ -63,6 +142,16 @@ def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str,
         service_id=params.service_id,
         state=params.state,
         assigned_to_me=params.mine,
+        queue_id=params.queue_id,
+        assignee_id=params.assignee_id,
+        unassigned=params.unassigned,
+        priority=params.priority,
+        tag=params.tag,
+        contact=params.contact,
+        external_ref=params.external_ref,
+        created_after=params.created_after,
+        created_before=params.created_before,
+        search=params.q,
     )
     return page_of(rows, params)
 
@@ -71,29 +160,66 @@ def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str,
     "",
     response={201: ItemDetailOut, **documented_errors(403)},
     summary="Submit a work item to a service",
+    openapi_extra={"responses": {201: {"headers": REPLAYED_HEADER}}},
 )
-def create_item(request: HttpRequest, payload: ItemIn) -> Status[WorkItem]:
+def create_item(
+    request: HttpRequest, payload: ItemIn, idempotency_key: str | None = IDEMPOTENCY_KEY
+) -> HttpResponse:
     actor = request_actor(request)
-    data = payload.dict()
-    try:
-        service = queries.service_get(actor=actor, service_id=data.pop("service_id"))
-    except Service.DoesNotExist as exc:
-        raise FieldError(
-            "body.service_id", f"There is no service with id {payload.service_id}."
-        ) from exc
-    queue_id, parent_id = data.pop("queue_id"), data.pop("parent_id")
-    try:
-        if queue_id is not None:
-            data["queue"] = queries.queue_get(actor=actor, queue_id=queue_id)
-    except Queue.DoesNotExist as exc:
-        raise FieldError("body.queue_id", f"There is no queue with id {queue_id}.") from exc
-    try:
-        if parent_id is not None:
-            data["parent"] = queries.item_get(actor=actor, item_id=parent_id)
-    except WorkItem.DoesNotExist as exc:
-        raise FieldError("body.parent_id", f"There is no work item with id {parent_id}.") from exc
-    item = actions.work_item_create(actor=actor, service=service, **data)
-    return Status(201, _detail(actor, queries.item_get(actor=actor, item_id=item.pk)))
+
+    def run() -> tuple[int, str]:
+        item = actions.work_item_submit(actor=actor, **payload.dict())
+        return 201, _render(
+            ItemDetailOut, _detail(actor, queries.item_get(actor=actor, item_id=item.pk))
+        )
+
+    return _once(request, idempotency_key, payload, run)
+
+
+@router.post(
+    "/bulk",
+    response={200: BulkOut, **documented_errors(403)},
+    summary="Submit up to 1,000 work items at once; each is created or reported on its own",
+    openapi_extra={"responses": {200: {"headers": REPLAYED_HEADER}}},
+)
+def bulk_create(
+    request: HttpRequest, payload: BulkIn, idempotency_key: str | None = IDEMPOTENCY_KEY
+) -> HttpResponse:
+    actor = request_actor(request)
+
+    def run() -> tuple[int, str]:
+        requests: dict[int, dict[str, Any]] = {}
+        problems: dict[int, list[dict[str, str]]] = {}
+        for index, raw in enumerate(payload.items):
+            try:
+                requests[index] = ItemIn.model_validate(raw).dict()
+            except pydantic.ValidationError as exc:
+                problems[index] = [
+                    {"path": _item_path(index, err["loc"]), "message": err["msg"]}
+                    for err in exc.errors()
+                ]
+        created: dict[int, int] = {}
+        for index, outcome in actions.work_item_bulk_create(actor=actor, requests=requests).items():
+            if isinstance(outcome, WorkItem):
+                created[index] = outcome.pk
+            else:
+                problems[index] = validation_fields(outcome, prefix=f"items[{index}]")
+        results = [
+            {"index": i, "ok": i in created, "id": created.get(i), "errors": problems.get(i, [])}
+            for i in range(len(payload.items))
+        ]
+        body = {"created": len(created), "failed": len(problems), "results": results}
+        return 200, _render(BulkOut, body)
+
+    return _once(request, idempotency_key, payload, run)
+
+
+def _item_path(index: int, loc: tuple[int | str, ...]) -> str:
+    """``items[3].tags[1]`` for the error location ('tags', 1) of the fourth item."""
+    path = f"items[{index}]"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
 
 
 @router.post(
@@ -122,6 +248,35 @@ def assign(request: HttpRequest, item_id: DbId, payload: AssignIn) -> WorkItem:
     except User.DoesNotExist as exc:
         raise FieldError("body.agent_id", f"There is no agent with id {payload.agent_id}.") from exc
     actions.work_item_assign(actor=actor, item=item, agent=agent, reason=payload.reason)
+    return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
+
+
+@router.post(
+    "/{item_id}/transfer",
+    response={200: ItemDetailOut, **documented_errors(403, 404)},
+    summary="Move an item to another queue of its service and/or another agent (managers)",
+)
+def transfer(request: HttpRequest, item_id: DbId, payload: TransferIn) -> WorkItem:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    queue = agent = None
+    if payload.queue_id is not None:
+        try:
+            queue = queries.queue_get(actor=actor, queue_id=payload.queue_id)
+        except Queue.DoesNotExist as exc:
+            raise FieldError(
+                "body.queue_id", f"There is no queue with id {payload.queue_id}."
+            ) from exc
+    if payload.agent_id is not None:
+        try:
+            agent = queries.staff_get(actor=actor, user_id=payload.agent_id)
+        except User.DoesNotExist as exc:
+            raise FieldError(
+                "body.agent_id", f"There is no agent with id {payload.agent_id}."
+            ) from exc
+    actions.work_item_transfer(
+        actor=actor, item=item, queue=queue, agent=agent, reason=payload.reason
+    )
     return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
 
 
@@ -190,6 +345,68 @@ def add_message(request: HttpRequest, item_id: DbId, payload: TextIn) -> Status[
     actor = request_actor(request)
     item = queries.item_get(actor=actor, item_id=item_id)
     return Status(201, actions.work_item_message_in(actor=actor, item=item, body=payload.body))
+
+
+@router.post(
+    "/{item_id}/attachments",
+    response={201: AttachmentOut, **documented_errors(403, 404, 413)},
+    summary="Attach a file (multipart), optionally with a note that carries it on the timeline",
+)
+def upload_attachment(
+    request: HttpRequest,
+    item_id: DbId,
+    file: File[UploadedFile],
+    form: Form[AttachmentForm],
+) -> Status[Attachment]:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    attachment = actions.work_item_attach(
+        actor=actor, item=item, upload=file, note=form.note, internal=form.internal
+    )
+    return Status(201, attachment)
+
+
+@router.get(
+    "/{item_id}/attachments",
+    response={200: AttachmentPage, **documented_errors(404)},
+    summary="The files on a work item",
+)
+def list_attachments(
+    request: HttpRequest, item_id: DbId, params: Query[PageParams]
+) -> dict[str, Any]:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    return page_of(queries.attachments_of(actor=actor, item=item), params)
+
+
+@attachments_router.get(
+    "/{attachment_id}/content",
+    response={**documented_errors(404)},
+    summary="Download an attachment (as the type sniffed at upload; always as a download)",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file's bytes.",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def download_attachment(request: HttpRequest, attachment_id: DbId) -> FileResponse:
+    attachment, content = queries.attachment_open(
+        actor=request_actor(request), attachment_id=attachment_id
+    )
+    response = FileResponse(
+        content,
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    # Never rendered by the browser in our origin, whatever the bytes are.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.post(

@@ -197,6 +197,7 @@ class EventKind(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"
     RELEASED = "released", "Released to the queue"
     QUEUE = "queue_changed", "Moved to another queue"
+    TRANSFERRED = "transferred", "Transferred"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breach"
 
@@ -207,6 +208,7 @@ INTERNAL_KINDS = frozenset(
         EventKind.ASSIGNED,
         EventKind.RELEASED,
         EventKind.QUEUE,
+        EventKind.TRANSFERRED,
         EventKind.SLA_WARNING,
         EventKind.SLA_BREACH,
     }
@@ -381,3 +383,69 @@ class CannedResponse(ClientOwnedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Attachment(ClientOwnedModel):
+    """A file on a work item, kept in the attachments storage under its client's directory."""
+
+    item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="attachments")
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        help_text="The note or message the file came with, if any.",
+    )
+    internal = models.BooleanField(
+        default=False, help_text="Internal files are never shown to the client."
+    )
+    filename = models.CharField(max_length=255, help_text="The uploaded name, made safe.")
+    content_type = models.CharField(
+        max_length=127, help_text="Sniffed from the bytes, never taken from the uploader."
+    )
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    stored_name = models.CharField(
+        max_length=300, unique=True, help_text="The file's name in the attachments storage."
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "id"]
+        constraints = [models.CheckConstraint(condition=Q(size__gt=0), name="attachment_not_empty")]
+        indexes = [models.Index(fields=["client", "item", "id"], name="attachment_item")]
+
+    def __str__(self) -> str:
+        return f"{self.filename} on item {self.item_id}"
+
+
+class IdempotencyKey(models.Model):
+    """A create request's Idempotency-Key and the response it got, replayed to a retry.
+
+    Keys belong to a person (the API token's owner), not to a client: one bulk request may
+    create work for several clients. The unique constraint is what makes two concurrent
+    requests with one key create once: the second waits for the first's row and replays it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the method, path and body of the first request."
+    )
+    status = models.PositiveSmallIntegerField(default=0)
+    # The rendered JSON text, so a replay is byte for byte the first response.
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_age")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of user {self.user_id}"

@@ -1,38 +1,41 @@
-"""API schemas for work items and their timelines."""
+"""API schemas for work items, their timelines and attachments."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
-from bpo.apitypes import DbId, StrictDbId
+from bpo.apitypes import DbId, IsoDateTime, QueryText, StrictDbId, Text
 from bpo.contracts.models import Priority
+from bpo.errors import FieldProblem
 from bpo.paging import PageParams
 from bpo.work.models import EventKind, Routing, State
+
+BULK_MAX_ITEMS = 1000
 
 
 class ItemIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     service_id: StrictDbId
-    title: StrictStr = Field(min_length=1, max_length=300)
-    description: StrictStr = Field(default="", max_length=100_000)
+    title: Text = Field(min_length=1, max_length=300)
+    description: Text = Field(default="", max_length=100_000)
     priority: Priority = Priority.NORMAL
-    contact_email: StrictStr = Field(default="", max_length=254)
-    contact_name: StrictStr = Field(default="", max_length=200)
+    contact_email: Text = Field(default="", max_length=254)
+    contact_name: Text = Field(default="", max_length=200)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
-    tags: list[StrictStr] = Field(default_factory=list, max_length=20)
-    external_ref: StrictStr = Field(
+    tags: list[Text] = Field(default_factory=list, max_length=20)
+    external_ref: Text = Field(
         default="", max_length=120, description="Your reference; unique per client."
     )
     queue_id: StrictDbId | None = Field(
         default=None, description="Empty: the service's default queue."
     )
     parent_id: StrictDbId | None = None
-    language: StrictStr = Field(
+    language: Text = Field(
         default="", max_length=8, description="The contact's language, e.g. 'de' or 'pt-BR'."
     )
     required_skills: dict[str, StrictInt] = Field(
@@ -65,17 +68,86 @@ class ItemPatch(Schema):
     )
 
 
+class BulkIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=BULK_MAX_ITEMS,
+        description=(
+            f"1 to {BULK_MAX_ITEMS} work items, each an object with the fields of a single "
+            "create (ItemIn: service_id, title, description, priority, contact_email, "
+            "contact_name, custom_fields, tags, external_ref, queue_id, parent_id). Each is "
+            "checked on its own: a bad one is reported in its result, the others are created."
+        ),
+    )
+
+
+class BulkResultOut(Schema):
+    index: int = Field(description="Position of the item in the request's items.")
+    ok: bool
+    id: int | None = Field(description="The new item's id when ok.")
+    errors: list[FieldProblem] = Field(
+        description="What was wrong and where, e.g. items[3].custom_fields.reason."
+    )
+
+
+class BulkOut(Schema):
+    created: int
+    failed: int
+    results: list[BulkResultOut]
+
+
 class StateIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     state: State
-    reason: StrictStr = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
 
 
 class TextIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    body: StrictStr = Field(min_length=1, max_length=100_000)
+    body: Text = Field(min_length=1, max_length=100_000)
+
+
+class AttachmentBrief(Schema):
+    id: int
+    filename: str
+    size: int
+    content_type: str
+
+
+class AttachmentOut(AttachmentBrief):
+    item_id: int
+    event_id: int | None
+    internal: bool
+    sha256: str
+    uploaded_by_id: int | None
+    uploaded_at: datetime
+
+
+class AttachmentPage(Schema):
+    items: list[AttachmentOut]
+    next_cursor: int | None
+
+
+class AttachmentForm(Schema):
+    note: QueryText = Field(
+        default="",
+        max_length=100_000,
+        description=(
+            "Text that carries the file on the timeline: an internal note, a reply to the "
+            "contact (provider staff, internal=false) or a message from the client's side."
+        ),
+    )
+    internal: bool | None = Field(
+        default=None,
+        description=(
+            "Whether only the provider's people may see the file. Default: true for provider "
+            "staff, false for client users (who cannot add internal files)."
+        ),
+    )
 
 
 class EventOut(Schema):
@@ -86,6 +158,7 @@ class EventOut(Schema):
     actor_id: int | None
     body: str
     data: dict[str, Any]
+    attachments: list[AttachmentBrief]
 
 
 class ItemOut(Schema):
@@ -149,17 +222,55 @@ class ItemPage(Schema):
     next_cursor: int | None
 
 
+SearchText = Annotated[QueryText, Field(max_length=300)]
+
+
 class ItemListParams(PageParams):
     service_id: DbId | None = None
     state: State | None = None
     mine: bool = Field(default=False, description="Only items assigned to you.")
+    queue_id: DbId | None = None
+    assignee_id: DbId | None = Field(default=None, description="Items assigned to this person.")
+    unassigned: bool = Field(default=False, description="Only items nobody is assigned to.")
+    priority: Priority | None = None
+    tag: SearchText | None = Field(default=None, description="Items with this tag (exact).")
+    contact: SearchText | None = Field(
+        default=None, description="Items of the contact with this e-mail address (any case)."
+    )
+    external_ref: SearchText | None = Field(
+        default=None, description="Items with this external reference (exact)."
+    )
+    created_after: IsoDateTime | None = Field(
+        default=None,
+        description="Created at or after this instant (ISO 8601 with an offset, e.g. Z).",
+    )
+    created_before: IsoDateTime | None = Field(
+        default=None, description="Created before this instant (ISO 8601 with an offset)."
+    )
+    q: SearchText | None = Field(
+        default=None, description="Text in the title or the external reference (any case)."
+    )
 
 
 class AssignIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     agent_id: StrictDbId
-    reason: StrictStr = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class TransferIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    queue_id: StrictDbId | None = Field(
+        default=None,
+        description="Another queue of the item's service. Without agent_id, the item is "
+        "unassigned and waits there.",
+    )
+    agent_id: StrictDbId | None = Field(
+        default=None, description="An agent certified for the item's service."
+    )
+    reason: Text = Field(min_length=1, max_length=2000, description="Why; on the timeline.")
 
 
 class QueueIn(Schema):

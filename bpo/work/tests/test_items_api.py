@@ -1,17 +1,22 @@
 """Work items through the API: intake, life cycle, timeline, and what the client may see."""
 
 import json
+from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from bpo.accounts import actions as people
 from bpo.audit.models import AuditEntry
 from bpo.calendars import actions as calendars
 from bpo.contracts import actions as contracts
 from bpo.tenancy.context import acting_as
+from bpo.tenancy.scoping import all_clients_unscoped
+from bpo.work.models import Queue, WorkItem
 
 
 def agreed_service(world, client, key="support"):
@@ -69,11 +74,6 @@ def send(http, method, url, body=None):
     return http.generic(
         method, url, data="" if body is None else json.dumps(body), content_type="application/json"
     )
-
-
-@pytest.fixture
-def service(world):
-    return agreed_service(world, world.own)
 
 
 def create(http, service, **extra):
@@ -206,3 +206,62 @@ def test_list_filters_and_constant_queries(world, service):
         page = send(agent, "GET", "/api/v1/work-items?limit=200").json()
     assert len(page["items"]) == 13 and len(large) == len(small)
     assert send(agent, "GET", "/api/v1/work-items?state=resolved").json()["items"] == []
+
+
+def test_list_filters(world, service):
+    with all_clients_unscoped("test setup"):
+        queue = Queue.objects.create(client=world.own, service=service, name="Returns")
+    agent = api_as(world, "agent")
+    lost = create(
+        agent,
+        service,
+        title="Parcel lost in transit",
+        priority="high",
+        tags=["vip", "carrier"],
+        external_ref="CRM-100",
+        queue_id=queue.pk,
+    ).json()["id"]
+    refund = create(
+        agent, service, title="Refund please", tags=["returns"], contact_email="bob@shop.example"
+    ).json()["id"]
+    old = create(agent, service, title="Old question", external_ref="LEGACY-7").json()["id"]
+    with all_clients_unscoped("test setup"):
+        WorkItem.objects.filter(pk=refund).update(assignee=world.people["agent"])
+        WorkItem.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(days=30))
+    week_ago = (timezone.now() - timedelta(days=7)).isoformat()
+
+    def ids(**params):
+        response = send(agent, "GET", f"/api/v1/work-items?{urlencode(params)}")
+        assert response.status_code == 200, response.content
+        return sorted(item["id"] for item in response.json()["items"])
+
+    assert ids(queue_id=queue.pk) == [lost]
+    assert ids(assignee_id=world.people["agent"].pk) == [refund]
+    assert ids(unassigned="true") == [lost, old]
+    assert ids(priority="high") == [lost]
+    assert ids(tag="vip") == [lost] and ids(tag="vi") == []
+    assert ids(contact="BOB@shop.example") == [refund]
+    assert ids(contact="jane@shop.example") == [lost, old]
+    assert ids(external_ref="CRM-100") == [lost] and ids(external_ref="CRM") == []
+    assert ids(created_after=week_ago) == [lost, refund]
+    assert ids(created_before=week_ago) == [old]
+    assert ids(q="PARCEL") == [lost] and ids(q="legacy") == [old]
+    assert ids(q="refund", tag="returns", unassigned="false") == [refund]
+    for bad in ({"created_after": "2026-01-01T00:00"}, {"created_after": "0.5"}, {"q": "a\x00"}):
+        response = send(agent, "GET", f"/api/v1/work-items?{urlencode(bad)}")
+        assert response.status_code == 422
+        assert response.json()["error"]["fields"][0]["path"] == f"query.{next(iter(bad))}"
+
+
+def test_filtered_lists_take_the_same_queries_at_any_size(world, service):
+    agent = api_as(world, "agent")
+    url = "/api/v1/work-items?limit=200&tag=vip&contact=jane@shop.example&q=order&unassigned=true"
+    create(agent, service, tags=["vip"])
+    send(agent, "GET", url)  # the token's first use of the minute records its last use
+    with CaptureQueriesContext(connection) as small:
+        assert len(send(agent, "GET", url).json()["items"]) == 1
+    for n in range(12):
+        create(agent, service, title=f"Order {n}", tags=["vip", f"t{n}"])
+    with CaptureQueriesContext(connection) as large:
+        assert len(send(agent, "GET", url).json()["items"]) == 13
+    assert len(large) == len(small)
