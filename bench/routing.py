@@ -57,7 +57,7 @@ BARE_DEQUEUE = {
         WHERE id = (
             SELECT id FROM work_workitem
             WHERE queue_id = ANY(%s) AND assignee_id IS NULL AND state IN ('new', 'open')
-            ORDER BY rank, due_at NULLS LAST, id
+            ORDER BY rank, due_sort, id
             LIMIT 1
             FOR UPDATE SKIP LOCKED
         )
@@ -69,7 +69,7 @@ BARE_DEQUEUE = {
         WHERE id = (
             SELECT id FROM work_workitem
             WHERE queue_id IN ({queues}) AND assignee_id IS NULL AND state IN ('new', 'open')
-            ORDER BY rank, due_at NULLS LAST, id
+            ORDER BY rank, due_sort, id
             LIMIT 1
         )
         RETURNING id

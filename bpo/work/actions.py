@@ -94,10 +94,14 @@ def contact_for(*, client_id: int, email: str, name: str = "") -> Contact:
     if contact is None:
         contact = Contact(client_id=client_id, email=email, name=name.strip())
         try:
-            contact.full_clean(exclude=["client"])
+            contact.full_clean(exclude=["client"], validate_constraints=False)
         except ValidationError as exc:
             raise ValidationError({"contact_email": exc.messages}) from exc
-        contact.save()
+        try:
+            with transaction.atomic():
+                contact.save()
+        except IntegrityError:  # created by a concurrent request meanwhile: use that one
+            contact = Contact.objects.get(client_id=client_id, email__iexact=email)
     return contact
 
 
@@ -637,12 +641,35 @@ def _load(user_id: int) -> int:
 def _lock_profile(user: User) -> AgentProfile:
     """The agent's profile, locked: one routing decision at a time per agent, so two
     concurrent assignments can never take them over capacity."""
-    AgentProfile.objects.get_or_create(user=user)
-    return AgentProfile.objects.select_for_update().get(user=user)
+    profile = AgentProfile.objects.select_for_update().filter(user=user).first()
+    if profile is None:
+        AgentProfile.objects.get_or_create(user=user)
+        profile = AgentProfile.objects.select_for_update().get(user=user)
+    return profile
 
 
 def _first_waiting(agent: routing.Agent, *, push_only: bool = False) -> WorkItem | None:
-    candidates = routing.waiting_for(agent, push_only=push_only)
+    """The best waiting item the agent may take, locked for this transaction.
+
+    The best few of each eligible queue are read first (cheap at any backlog); the best of
+    those that no other transaction holds is locked with SKIP LOCKED and checked again. When
+    every candidate is taken meanwhile, a wider read follows, and at last the full query, so
+    no eligible item is ever skipped."""
+    for per_queue in (4, 32):
+        ids = routing.best_candidates(agent, per_queue=per_queue, push_only=push_only)
+        if not ids:
+            return None
+        item = _lock_first(
+            WorkItem.objects.filter(
+                pk__in=ids, assignee__isnull=True, state__in=routing.WAITING_STATES
+            ).order_by(*routing.ROUTING_ORDER)
+        )
+        if item is not None:
+            return item
+    return _lock_first(routing.waiting_for(agent, push_only=push_only))
+
+
+def _lock_first(candidates: Any) -> WorkItem | None:
     if connection.features.has_select_for_update_skip_locked:
         candidates = candidates.select_for_update(skip_locked=True, of=("self",))
     return candidates.first()

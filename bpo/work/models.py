@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 
 from bpo.contracts.models import Priority
 from bpo.tenancy.models import ClientOwnedModel
+
+# Stands in for "no due time" in the routing order (after every real due time).
+NO_DUE_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class State(models.TextChoices):
@@ -137,6 +141,13 @@ class WorkItem(ClientOwnedModel):
     due_at = models.DateTimeField(
         null=True, blank=True, help_text="The earliest due time of the item's running SLA clocks."
     )
+    # The due time for ordering: items without one come last on every database (SQLite sorts
+    # NULLs first), so one index serves the routing order everywhere.
+    due_sort = models.GeneratedField(
+        expression=Coalesce(F("due_at"), Value(NO_DUE_TIME)),
+        output_field=models.DateTimeField(),
+        db_persist=True,
+    )
     custom_fields = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     external_ref = models.CharField(max_length=120, blank=True)
@@ -170,13 +181,11 @@ class WorkItem(ClientOwnedModel):
             ),
         ]
         indexes = [
-            # Get next and push routing: the waiting items in routing order.
+            # Get next and push routing: a queue's waiting items in routing order.
             models.Index(
-                F("rank"),
-                F("due_at"),  # ascending: PostgreSQL puts the items without a due time last
-                F("id"),
+                fields=["queue", "rank", "due_sort", "id"],
                 condition=Q(assignee__isnull=True, state__in=["new", "open"]),
-                name="item_waiting",
+                name="item_queue_waiting",
             ),
             models.Index(fields=["client", "queue", "state"], name="item_queue"),
             models.Index(fields=["client", "assignee", "state"], name="item_assignee"),
