@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bpo.work.tasks import sla_sweep_job
+from bpo.work.tasks import idempotency_purge_job, sla_sweep_job
 
 
 @dataclass(frozen=True)
@@ -25,4 +25,7 @@ class Periodic:
     stale_after: timedelta = timedelta(minutes=15)
 
 
-PERIODIC: tuple[Periodic, ...] = (Periodic("sla_sweep", sla_sweep_job, every=timedelta(minutes=1)),)
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic("sla_sweep", sla_sweep_job, every=timedelta(minutes=1)),
+    Periodic("idempotency_purge", idempotency_purge_job, every=timedelta(hours=1)),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from bpo.work import sweep
+from bpo.work import actions, sweep
 
 
 @task()
@@ -17,3 +17,9 @@ def sla_sweep_job() -> dict[str, int]:
         "breaches": report.breaches,
         "sessions_closed": report.sessions_closed,
     }
+
+
+@task()
+def idempotency_purge_job() -> int:
+    """Periodic: forget Idempotency-Keys older than 24 hours."""
+    return actions.idempotency_keys_purge()
