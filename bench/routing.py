@@ -291,19 +291,18 @@ def double_assignments(app: list[Sample], bare: list[Sample]) -> tuple[int, int]
 
 
 def explain_get_next(provider: Provider) -> None:
-    """Show on stderr how the database runs the get-next query of the first agent (EXPLAIN
-    ANALYZE; the row it locks is released when the transaction is rolled back)."""
+    """Show on stderr how the database runs the get-next candidate query of the first agent
+    (EXPLAIN ANALYZE, rolled back)."""
     from django.db import transaction
 
     from bpo.work import routing
 
     user = User.objects.get(pk=provider.agent_ids[0])
     with acting_as(actor_for(user)), transaction.atomic():
-        candidates = routing.waiting_for(routing.agent_of(user))
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        query = candidates[:1]
-        sql, params = query.query.sql_with_params()
+        # The candidate read of get next: the best few waiting items of each eligible queue.
+        found = routing.candidates_sql(routing.agent_of(user), per_queue=4)
+        assert found is not None
+        sql, params = found
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)

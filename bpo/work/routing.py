@@ -106,14 +106,10 @@ def waiting_for(agent: Agent, *, push_only: bool = False) -> QuerySet[WorkItem]:
     return _eligible(agent).filter(where).order_by(*ROUTING_ORDER)
 
 
-def best_candidates(agent: Agent, *, per_queue: int, push_only: bool = False) -> list[int]:
-    """The ids of the best ``per_queue`` waiting items of each eligible queue, best first.
-
-    One indexed range read per queue (item_queue_waiting), so the cost follows the agent's
-    queues, not the installation's backlog: a single query over all queues would walk other
-    clients' waiting items in the global order before reaching the agent's. The members are
-    joined with UNION ALL, each a sub-select with its own ORDER BY and LIMIT (which both
-    SQLite and PostgreSQL accept in a FROM clause)."""
+def candidates_sql(
+    agent: Agent, *, per_queue: int, push_only: bool = False
+) -> tuple[str, list[Any]] | None:
+    """The SQL of :func:`best_candidates` (None when the agent has no eligible queue)."""
     eligible = _eligible(agent).order_by(*ROUTING_ORDER).values("id", "rank", "due_sort")
     members = [
         eligible.filter(queue_id=queue_id)[:per_queue]
@@ -124,7 +120,7 @@ def best_candidates(agent: Agent, *, per_queue: int, push_only: bool = False) ->
             eligible.filter(queue__isnull=True, service_id__in=agent.service_ids)[:per_queue]
         )
     if not members:
-        return []
+        return None
     parts: list[str] = []
     params: list[Any] = []
     for n, member in enumerate(members):
@@ -132,6 +128,21 @@ def best_candidates(agent: Agent, *, per_queue: int, push_only: bool = False) ->
         parts.append(f"SELECT id, rank, due_sort FROM ({sql}) AS q{n}")  # noqa: S608
         params.extend(member_params)
     sql = " UNION ALL ".join(parts) + " ORDER BY rank, due_sort, id"
+    return sql, params
+
+
+def best_candidates(agent: Agent, *, per_queue: int, push_only: bool = False) -> list[int]:
+    """The ids of the best ``per_queue`` waiting items of each eligible queue, best first.
+
+    One indexed range read per queue (item_queue_waiting), so the cost follows the agent's
+    queues, not the installation's backlog: a single query over all queues would walk other
+    clients' waiting items in the global order before reaching the agent's. The members are
+    joined with UNION ALL, each a sub-select with its own ORDER BY and LIMIT (which both
+    SQLite and PostgreSQL accept in a FROM clause)."""
+    found = candidates_sql(agent, per_queue=per_queue, push_only=push_only)
+    if found is None:
+        return []
+    sql, params = found
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
