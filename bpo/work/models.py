@@ -183,7 +183,7 @@ class WorkItem(ClientOwnedModel):
         indexes = [
             # Get next and push routing: a queue's waiting items in routing order.
             models.Index(
-                fields=["queue", "rank", "due_sort", "id"],
+                fields=["client", "queue", "rank", "due_sort", "id"],
                 condition=Q(assignee__isnull=True, state__in=["new", "open"]),
                 name="item_queue_waiting",
             ),

@@ -58,16 +58,22 @@ def skills_satisfy(have: dict[str, int], need: object) -> bool:
     return all(have.get(str(skill), 0) >= int(level) for skill, level in need.items())
 
 
-def eligible_queue_ids(agent: Agent, *, push_only: bool = False) -> list[int]:
-    """Queues of the agent's certified services whose skill requirements the agent meets."""
+def eligible_queues(agent: Agent, *, push_only: bool = False) -> list[tuple[int, int]]:
+    """(client id, queue id) of the queues of the agent's certified services whose skill
+    requirements the agent meets."""
     queues = Queue.objects.filter(service_id__in=agent.service_ids)
     if push_only:
         queues = queues.filter(routing="push")
     return [
-        pk
-        for pk, need in queues.values_list("pk", "required_skills")
+        (client_id, pk)
+        for client_id, pk, need in queues.values_list("client_id", "pk", "required_skills")
         if skills_satisfy(agent.skills, need)
     ]
+
+
+def eligible_queue_ids(agent: Agent, *, push_only: bool = False) -> list[int]:
+    """The ids of :func:`eligible_queues`."""
+    return [pk for _, pk in eligible_queues(agent, push_only=push_only)]
 
 
 def _item_skills_met(skills: dict[str, int]) -> RawSQL:
@@ -111,9 +117,11 @@ def candidates_sql(
 ) -> tuple[str, list[Any]] | None:
     """The SQL of :func:`best_candidates` (None when the agent has no eligible queue)."""
     eligible = _eligible(agent).order_by(*ROUTING_ORDER).values("id", "rank", "due_sort")
+    # The client named exactly beside the queue: the index leads with both, so the database
+    # reads each queue's range in order instead of guessing how the scope's clients filter it.
     members = [
-        eligible.filter(queue_id=queue_id)[:per_queue]
-        for queue_id in eligible_queue_ids(agent, push_only=push_only)
+        eligible.filter(client_id=client_id, queue_id=queue_id)[:per_queue]
+        for client_id, queue_id in eligible_queues(agent, push_only=push_only)
     ]
     if not push_only and agent.service_ids:
         members.append(
@@ -134,9 +142,10 @@ def candidates_sql(
 def best_candidates(agent: Agent, *, per_queue: int, push_only: bool = False) -> list[int]:
     """The ids of the best ``per_queue`` waiting items of each eligible queue, best first.
 
-    One indexed range read per queue (item_queue_waiting), so the cost follows the agent's
-    queues, not the installation's backlog: a single query over all queues would walk other
-    clients' waiting items in the global order before reaching the agent's. The members are
+    One indexed range read per queue (index item_queue_waiting: client, queue, routing order),
+    so the cost follows the agent's queues, not the installation's backlog: a single query over
+    all queues would walk other clients' waiting items in the global order before reaching the
+    agent's. The members are
     joined with UNION ALL, each a sub-select with its own ORDER BY and LIMIT (which both
     SQLite and PostgreSQL accept in a FROM clause)."""
     found = candidates_sql(agent, per_queue=per_queue, push_only=push_only)

@@ -114,13 +114,14 @@ def test_certification_needs_an_agent_of_the_client(world):
 def test_concurrent_agents_never_get_the_same_item(world):
     service = agreed_service(world, world.own)
     workers = 32
-    items = 2000
+    items = 10_000  # the figure: every item assigned exactly once, none skipped
     agents = []
     for n in range(workers):
         member = MembershipFactory(role="agent")
         AssignmentFactory(user=member.user, client=world.own)
         certify(world, member.user, service)
-        AgentProfile.objects.filter(user=member.user).update(capacity=100)
+        # Enough capacity for a fast agent to take far more than its share.
+        AgentProfile.objects.filter(user=member.user).update(capacity=1000)
         agents.append(member.user)
     make_items(service, items)
 
