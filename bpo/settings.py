@@ -219,6 +219,13 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# --- The workspace's live parts ---------------------------------------------------------------
+
+# The item page tells the server every this many seconds that it is still open (a work session
+# not heard from for 2 minutes ends); the manager's queue and agent tables refresh this often.
+OPENBPO_HEARTBEAT_SECONDS = 30
+OPENBPO_BOARD_REFRESH_SECONDS = 20
+
 # --- Background tasks -----------------------------------------------------------------------
 
 TASKS = {

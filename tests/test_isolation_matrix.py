@@ -288,6 +288,12 @@ def body_transfer(world, user, target) -> dict[str, Any]:
     return {"queue_id": queue.pk, "reason": "matrix"}
 
 
+def body_web_transfer(world, user, target) -> dict[str, Any]:
+    """The item page's transfer form: to a second queue of the item's service, with a reason."""
+    body = body_transfer(world, user, target)
+    return {"transfer-queue": body["queue_id"], "transfer-reason": body["reason"]}
+
+
 def queue_url(template: str) -> Callable[[Any, User, str], str]:
     def build(world, user, target):
         if target == "missing":
@@ -944,6 +950,46 @@ MATRIX: dict[str, Route] = {
         ok=302,
         targets=TARGETS,
         body=lambda w, u, t: {"priority": "high"},
+    ),
+    "work:heartbeat": Route(
+        "POST", item_url("/work/items/{id}/heartbeat/"), HANDLERS, targets=TARGETS
+    ),
+    "work:session_end": Route(
+        "POST", item_url("/work/items/{id}/session-end/"), HANDLERS, ok=204, targets=TARGETS
+    ),
+    "work:transfer": Route(
+        "POST",
+        item_url("/work/items/{id}/transfer/"),
+        MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        body=body_web_transfer,
+    ),
+    "work:presence": Route(
+        "POST",
+        fixed("/work/presence/"),
+        HANDLERS,
+        ok=302,
+        body=lambda w, u, t: {"presence": "busy"},
+    ),
+    "work:manage": Route("GET", fixed("/work/manage/"), MANAGERS),
+    "work:manage_board": Route("GET", fixed("/work/manage/board/"), MANAGERS),
+    "work:agent_presence": Route(
+        "POST",
+        agent_url("/work/manage/agents/{id}/presence/"),
+        MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"presence": "away"},
+    ),
+    "work:notification_read": Route(
+        "POST",
+        notification_url("/work/notifications/{id}/read/"),
+        EVERYONE,
+        ok=302,
+        targets=TARGETS,
+        admin_sees_other=False,
     ),
     "work:responses": Route("GET", fixed("/work/responses/"), HANDLERS),
     "work:service_responses": Route(

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from bpo.accounts.roles import Permission
 from bpo.tenancy.models import Provider
+from bpo.work import queries as work_queries
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -19,6 +20,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = [("Home", reverse("web:home"), "house")]
     if actor.can(Permission.HANDLE_WORK):
         items.append(("Work", reverse("work:mine"), "inboxes"))
+    if actor.can(Permission.MANAGE_AGENTS):
+        items.append(("Queues & agents", reverse("work:manage"), "kanban"))
     items.append(
         ("Clients" if actor.is_provider else "My company", reverse("tenancy:list"), "buildings")
     )
@@ -31,16 +34,23 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Audit log", reverse("audit:list"), "journal-check"))
     items.append(("API", reverse("api:openapi-view"), "braces"))
     path = request.path
+    # The entry whose address is the longest start of the path is the page's (/work/manage/
+    # belongs to "Queues & agents", not to "Work").
+    matches = [url for _, url, _ in items if path == url or (url != "/" and path.startswith(url))]
+    active = max(matches, key=len, default=None)
     return {
         "nav_items": [
-            {
-                "label": label,
-                "url": url,
-                "icon": icon,
-                "active": path == url or (url != "/" and path.startswith(url)),
-            }
+            {"label": label, "url": url, "icon": icon, "active": url == active}
             for label, url, icon in items
         ],
         "actor": actor,
         "provider": Provider.current(),
+        "unread_notifications": (
+            work_queries.unread_notification_count(actor=actor) if actor.is_provider else 0
+        ),
+        "notifications_url": (
+            reverse("work:manage") + "#notifications"
+            if actor.can(Permission.MANAGE_AGENTS)
+            else reverse("work:mine") + "#notifications"
+        ),
     }

@@ -16,6 +16,7 @@ from bpo.accounts.forms import add_validation_errors
 from bpo.contracts.forms import DateInput
 from bpo.contracts.models import Priority
 from bpo.work.placeholders import PLACEHOLDERS
+from bpo.workforce.models import Presence
 
 CUSTOM_FIELD_PREFIX = "cf_"
 
@@ -52,6 +53,33 @@ class PriorityForm(forms.Form):
 
 class StateForm(forms.Form):
     state = forms.CharField(max_length=20)
+
+
+class PresenceForm(forms.Form):
+    presence = forms.ChoiceField(choices=Presence.choices)
+
+
+class TransferForm(forms.Form):
+    """A manager moves an item to another queue of its service and/or another certified agent.
+    The choices are the queues and agents the page loaded; the action checks the rest."""
+
+    queue = forms.TypedChoiceField(label="Queue", coerce=int, required=False, empty_value=None)
+    agent = forms.TypedChoiceField(label="Agent", coerce=int, required=False, empty_value=None)
+    reason = forms.CharField(
+        label="Reason (on the item's internal timeline)",
+        max_length=500,
+        error_messages={"required": "Say why the item moves."},
+    )
+
+    def __init__(
+        self, data: Any = None, *, queues: list[tuple[int, str]], agents: list[tuple[int, str]]
+    ) -> None:
+        super().__init__(data, prefix="transfer")
+        queue_field, agent_field = self.fields["queue"], self.fields["agent"]
+        assert isinstance(queue_field, forms.ChoiceField)
+        assert isinstance(agent_field, forms.ChoiceField)
+        queue_field.choices = [("", "Keep the queue"), *queues]
+        agent_field.choices = [("", "Nobody: it waits in the queue"), *agents]
 
 
 class ItemDetailsForm(forms.Form):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from bpo.contracts.models import Priority
-from bpo.work.models import TRANSITIONS, Event, EventKind, State
+from bpo.contracts.models import Metric, Priority
+from bpo.work.models import TRANSITIONS, Event, EventKind, SlaClock, State
 
 DETAIL_LABELS = {
     "title": "Title",
@@ -214,3 +214,83 @@ def next_state_actions(state: str) -> tuple[list[StateAction], list[StateAction]
         if s in allowed
     ]
     return main, pending
+
+
+# --- SLA and due times ---------------------------------------------------------------------------
+
+# An item due within this time shows amber ("due soon"); past it, red ("overdue").
+DUE_SOON = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Due:
+    """How a due time reads next to an item: 'in 42 min' or '3 h overdue', and its tone
+    ('danger' when overdue, 'warning' when due within DUE_SOON, '' otherwise)."""
+
+    at: datetime
+    text: str
+    tone: str
+
+
+def due(at: datetime | None, now: datetime) -> Due | None:
+    """When something is due, relative to now; None when nothing is due."""
+    if at is None:
+        return None
+    if at <= now:
+        late = now - at
+        text = "due just now" if late < timedelta(minutes=1) else f"{format_age(late)} overdue"
+        return Due(at, text, "danger")
+    left = at - now
+    text = "in less than a minute" if left < timedelta(minutes=1) else f"in {format_age(left)}"
+    return Due(at, text, "warning" if left <= DUE_SOON else "")
+
+
+CLOCK_STATUS_STYLES = {
+    "running": "text-bg-primary",
+    "paused": "text-bg-secondary",
+    "met": "text-bg-success",
+    "missed": "text-bg-danger",
+    "cancelled": "text-bg-light border",
+}
+
+
+@dataclass(frozen=True)
+class ClockRow:
+    """One SLA clock as the item page shows it."""
+
+    metric: str
+    status: str
+    style: str
+    due: Due | None
+    breached_at: datetime | None
+    stopped_at: datetime | None
+
+
+def clock_rows(clocks: Iterable[SlaClock], now: datetime) -> list[ClockRow]:
+    """The item's SLA clocks: metric label (with the cycle of next-response clocks), status and
+    due time; a stopped or paused clock has no countdown."""
+    rows = []
+    for clock in clocks:
+        label = str(Metric(clock.metric).label) if clock.metric in Metric.values else clock.metric
+        if clock.cycle > 1:
+            label = f"{label} ({clock.cycle})"
+        status = clock.status
+        rows.append(
+            ClockRow(
+                metric=label,
+                status=status,
+                style=CLOCK_STATUS_STYLES.get(status, "text-bg-light"),
+                due=due(clock.due_at, now) if status == "running" else None,
+                breached_at=clock.breached_at,
+                stopped_at=clock.stopped_at,
+            )
+        )
+    return rows
+
+
+PRESENCE_STYLES = {
+    "available": "text-bg-success",
+    "busy": "text-bg-warning",
+    "away": "text-bg-secondary",
+    "offline": "text-bg-light border",
+}

@@ -421,3 +421,27 @@ def canned_responses_for(*, actor: Actor, item: WorkItem) -> list[FilledResponse
         FilledResponse(id=r.pk, title=r.title, text=placeholders.fill(r.body, values))
         for r in CannedResponse.objects.filter(service_id=item.service_id).order_by("title")
     ]
+
+
+# --- The manager's view --------------------------------------------------------------------------
+
+
+def queue_board(*, actor: Actor) -> QuerySet[Queue]:
+    """The queues in scope with their backlog (see queues_visible), by client, service and name,
+    for the manager's view."""
+    actor.require(Permission.MANAGE_AGENTS)
+    return (
+        queues_visible(actor=actor)
+        .select_related("service__client")
+        .order_by("service__client__name", "service__name", "name", "id")
+    )
+
+
+def notification_get(*, actor: Actor, notification_id: int) -> Notification:
+    """One of the actor's notifications; raises Notification.DoesNotExist."""
+    return notifications_mine(actor=actor).get(pk=notification_id)
+
+
+def unread_notification_count(*, actor: Actor) -> int:
+    """How many of the actor's notifications are unread (the menu's badge)."""
+    return notifications_mine(actor=actor, unread=True).count()

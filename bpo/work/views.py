@@ -5,6 +5,11 @@ shows its header and timeline and lets whoever handles work reply, note, move it
 cycle and change its priority and details. Client users read their company's items without the
 internal entries and add messages to them. Managers keep each service's canned responses, which
 agents insert into replies with the placeholders filled in.
+
+Agents set their presence on *My work*; the item page keeps a work session open while it is
+shown (a heartbeat every 30 s) and says who else has the item open; it shows the item's SLA
+clocks. Managers watch queues and agents on *Queues & agents*, set an agent's presence, move
+items to another queue or agent, and read their notifications.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -20,9 +26,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
 from bpo.accounts.forms import add_validation_errors
+from bpo.accounts.models import User
 from bpo.accounts.roles import Permission
 from bpo.contracts.models import Priority, Service
 from bpo.tenancy.context import Actor, request_actor
@@ -31,17 +39,22 @@ from bpo.work.actions import FINAL_STATES
 from bpo.work.forms import (
     CannedResponseForm,
     ItemDetailsForm,
+    PresenceForm,
     PriorityForm,
     StateForm,
     TextEntryForm,
+    TransferForm,
     add_item_errors,
     message_form,
     note_form,
     reply_form,
 )
-from bpo.work.models import CannedResponse, Event, WorkItem
+from bpo.work.models import CannedResponse, Event, Notification, Queue, WorkItem
 from bpo.work.presentation import (
+    PRESENCE_STYLES,
+    clock_rows,
     custom_field_rows,
+    due,
     format_age,
     format_ago,
     next_state_actions,
@@ -49,6 +62,9 @@ from bpo.work.presentation import (
     state_label,
     timeline_entries,
 )
+from bpo.workforce import actions as workforce_actions
+from bpo.workforce import queries as workforce_queries
+from bpo.workforce.models import AgentProfile, Presence
 
 # My work shows at most this many open items (an agent's capacity is far below it).
 MY_WORK_LIMIT = 100
@@ -90,6 +106,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     actor.require(Permission.HANDLE_WORK)
     now = timezone.now()
     rows = queries.my_open_items(actor=actor, limit=MY_WORK_LIMIT)
+    presence = _profile_of(workforce_queries.agent_me(actor=actor)).presence
     return render(
         request,
         "work/my_work.html",
@@ -101,6 +118,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
                     "assigned_age": (
                         format_ago(now - item.assigned_at) if item.assigned_at else ""  # type: ignore[attr-defined]
                     ),
+                    "due": due(item.due_at, now),
                 }
                 for item in rows[:MY_WORK_LIMIT]
             ],
@@ -109,8 +127,50 @@ def my_work(request: HttpRequest) -> HttpResponse:
             "recent": queries.my_recent_items(actor=actor, limit=RECENT_LIMIT),
             "load": queries.workload(actor=actor),
             "shortcuts": _shortcuts("g"),
+            "presence": presence,
+            "presence_label": Presence(presence).label,
+            "presence_style": PRESENCE_STYLES[presence],
+            "presences": Presence.choices,
+            "notifications": list(queries.notifications_mine(actor=actor, unread=True)[:20]),
         },
     )
+
+
+def _profile_of(user: User) -> AgentProfile:
+    """The person's agent profile, or the defaults of one (offline) if they have none yet."""
+    return getattr(user, "agent_profile", None) or AgentProfile(user=user)
+
+
+@login_required
+@require_POST
+def presence_set(request: HttpRequest) -> HttpResponse:
+    """The agent says whether they are available, busy, away or offline."""
+    actor = request_actor(request)
+    actor.require(Permission.HANDLE_WORK)
+    form = PresenceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose available, busy, away or offline.")
+        return redirect("work:mine")
+    change = workforce_actions.agent_presence_change(
+        actor=actor, presence=form.cleaned_data["presence"]
+    )
+    messages.success(request, _presence_said("You are", change))
+    return redirect("work:mine")
+
+
+def _presence_said(who: str, change: workforce_actions.PresenceChange) -> str:
+    """'You are offline; 2 untouched items went back to their queues.'"""
+    text = f"{who} {Presence(change.profile.presence).label.lower()}"
+    if change.profile.presence == Presence.OFFLINE:
+        count = len(change.released)
+        if count:
+            text += (
+                f"; {count} untouched item{'s' if count != 1 else ''} went back to "
+                f"{'their queues' if count != 1 else 'its queue'}"
+            )
+        else:
+            text += "; no untouched items to give back (items worked on stay assigned)"
+    return text + "."
 
 
 @login_required
@@ -151,6 +211,10 @@ def get_next(request: HttpRequest) -> HttpResponse:
 def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     """An item: its header, its timeline, and what the actor may do with it."""
     item = _item_or_404(request, item_id)
+    actor = request_actor(request)
+    if actor.is_provider and actor.can(Permission.HANDLE_WORK, client_id=item.client_id):
+        # The agent works on the item while its page is open (handle time; "who else has it").
+        actions.work_session_touch(actor=actor, item=item)
     return _render_item(request, item, canned=request.GET.get("canned", ""))
 
 
@@ -179,6 +243,10 @@ def _render_item(
         and not final
         and actor.can(Permission.REQUEST_WORK, client_id=item.client_id)
     )
+    now = timezone.now()
+    can_transfer = not final and actor.can(Permission.MANAGE_AGENTS, client_id=item.client_id)
+    if can_transfer and "transfer_form" not in forms:
+        forms["transfer_form"] = _transfer_form(actor, item)[0]
     if can_handle:
         keys = ["r"] if not final or forms["reply_form"].errors else []
         keys += ["n", *(["s"] if _can_resolve(main_actions) else [])]
@@ -187,7 +255,12 @@ def _render_item(
         shortcuts = _shortcuts("m") if can_message else []
     context = {
         "item": item,
-        "opened": format_ago(timezone.now() - item.created_at),
+        "opened": format_ago(now - item.created_at),
+        "clocks": clock_rows(queries.clocks_of(actor=actor, item=item), now),
+        "others": (queries.others_working_on(actor=actor, item=item) if actor.is_provider else []),
+        "heartbeat": actor.is_provider and can_handle,
+        "heartbeat_seconds": settings.OPENBPO_HEARTBEAT_SECONDS,
+        "can_transfer": can_transfer,
         "state_label": state_label(item.state),
         "priority_label": priority_label(item.priority),
         "custom_fields": custom_field_rows(schema, item.custom_fields or {}),
@@ -354,6 +427,213 @@ def item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
         {"item": item, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+# --- Work sessions --------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def item_heartbeat(request: HttpRequest, item_id: int) -> HttpResponse:
+    """The item page is still open: extend the work session and answer with the banner of who
+    else has the item open (an htmx fragment)."""
+    actor = request_actor(request)
+    item = _item_or_404(request, item_id)
+    actions.work_session_touch(actor=actor, item=item)
+    return render(
+        request,
+        "work/_open_elsewhere.html",
+        {
+            "item": item,
+            "others": queries.others_working_on(actor=actor, item=item),
+            "heartbeat": True,
+            "heartbeat_seconds": settings.OPENBPO_HEARTBEAT_SECONDS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def item_session_end(request: HttpRequest, item_id: int) -> HttpResponse:
+    """The item page was left (the browser's beacon on pagehide): end the work session."""
+    actor = request_actor(request)
+    item = _item_or_404(request, item_id)
+    actions.work_session_end(actor=actor, item=item)
+    return HttpResponse(status=204)
+
+
+# --- Transfer ------------------------------------------------------------------------------------
+
+
+def _transfer_form(
+    actor: Actor, item: WorkItem, data: Any = None
+) -> tuple[TransferForm, dict[int, Queue], dict[int, User]]:
+    """The reassign / transfer form, with the queues of the item's service and its certified
+    agents it offers (by id)."""
+    queues, agents = _transfer_targets(actor, item)
+    form = TransferForm(
+        data,
+        queues=[(q.pk, f"{q.name} · {q.waiting} waiting") for q in queues.values()],  # type: ignore[attr-defined]
+        agents=[(a.pk, _agent_choice(a)) for a in agents.values()],
+    )
+    return form, queues, agents
+
+
+def _agent_choice(agent: User) -> str:
+    profile = _profile_of(agent)
+    presence = Presence(profile.presence).label.lower()
+    return f"{agent.full_name or agent.email} · {agent.load}/{profile.capacity} · {presence}"  # type: ignore[attr-defined]
+
+
+def _transfer_targets(actor: Actor, item: WorkItem) -> tuple[dict[int, Queue], dict[int, User]]:
+    queues = queries.queues_visible(actor=actor, service_id=item.service_id).order_by("name")
+    agents = workforce_queries.agents_visible(actor=actor, certified_for=item.service_id).order_by(
+        "full_name", "email"
+    )
+    return {q.pk: q for q in queues}, {a.pk: a for a in agents}
+
+
+@login_required
+@require_POST
+def item_transfer(request: HttpRequest, item_id: int) -> HttpResponse:
+    """A manager moves the item to another queue of its service and/or another agent."""
+    actor = request_actor(request)
+    item = _item_or_404(request, item_id)
+    actor.require(Permission.MANAGE_AGENTS, client_id=item.client_id)
+    form, queues, agents = _transfer_form(actor, item, request.POST)
+    if form.is_valid():
+        queue_id, agent_id = form.cleaned_data["queue"], form.cleaned_data["agent"]
+        try:
+            moved = actions.work_item_transfer(
+                actor=actor,
+                item=item,
+                reason=form.cleaned_data["reason"],
+                queue=queues[queue_id] if queue_id else None,
+                agent=agents[agent_id] if agent_id else None,
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, _transfer_errors(exc))
+        else:
+            to = [f"queue {moved.queue.name}" if moved.queue else ""]
+            to.append(
+                f"agent {agents[agent_id].email}" if agent_id else "nobody (it waits in the queue)"
+            )
+            messages.success(request, f"Item #{item.pk} moved: {' and '.join(t for t in to if t)}.")
+            return redirect(_item_url(item))
+    return _render_item(request, item, status=400, transfer_form=form)
+
+
+def _transfer_errors(exc: ValidationError) -> ValidationError:
+    """The action names the API's fields (queue_id, agent_id); the form's are queue, agent."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    names = {"queue_id": "queue", "agent_id": "agent"}
+    return ValidationError(
+        {names.get(field, field): errors for field, errors in exc.error_dict.items()}
+    )
+
+
+# --- Queues & agents (managers) ------------------------------------------------------------------
+
+
+def _board(actor: Actor) -> dict[str, Any]:
+    """The queue and agent tables of the manager's view, ready to render."""
+    now = timezone.now()
+    queues = [
+        {
+            "queue": queue,
+            "oldest": format_age(now - queue.oldest_waiting) if queue.oldest_waiting else "",  # type: ignore[attr-defined]
+        }
+        for queue in queries.queue_board(actor=actor)
+    ]
+    agents = []
+    for person in workforce_queries.agents_visible(actor=actor).order_by("full_name", "email"):
+        profile = _profile_of(person)
+        load = person.load  # type: ignore[attr-defined]
+        agents.append(
+            {
+                "person": person,
+                "profile": profile,
+                "presence_label": Presence(profile.presence).label,
+                "presence_style": PRESENCE_STYLES[profile.presence],
+                "load": load,
+                "percent": min(100, round(100 * load / profile.capacity))
+                if profile.capacity
+                else 0,
+                "skills": list(person.skills.all()),
+                "services": [c.service.name for c in person.certifications.all()],
+            }
+        )
+    return {
+        "queues": queues,
+        "agents": agents,
+        "presences": Presence.choices,
+        "refresh_seconds": settings.OPENBPO_BOARD_REFRESH_SECONDS,
+    }
+
+
+@login_required
+def manage(request: HttpRequest) -> HttpResponse:
+    """Queues & agents: backlog and SLA risk per queue, presence and load per agent, and the
+    manager's unread notifications."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_AGENTS)
+    return render(
+        request,
+        "work/manage.html",
+        {
+            **_board(actor),
+            "notifications": list(queries.notifications_mine(actor=actor, unread=True)[:20]),
+        },
+    )
+
+
+@login_required
+@require_GET
+def manage_board(request: HttpRequest) -> HttpResponse:
+    """The queue and agent tables alone: what the manager's view refreshes every 20 s."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_AGENTS)
+    return render(request, "work/_board.html", _board(actor))
+
+
+@login_required
+@require_POST
+def agent_presence(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A manager sets an agent's presence (sends them offline at the end of a shift)."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_AGENTS)
+    try:
+        agent = workforce_queries.agent_get(actor=actor, user_id=user_id)
+    except User.DoesNotExist as exc:
+        raise Http404 from exc
+    form = PresenceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose available, busy, away or offline.")
+        return redirect("work:manage")
+    change = workforce_actions.agent_presence_change(
+        actor=actor, presence=form.cleaned_data["presence"], agent=agent
+    )
+    messages.success(request, _presence_said(f"{agent.email} is", change))
+    return redirect("work:manage")
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one of the actor's notifications read and go back where the button was."""
+    actor = request_actor(request)
+    try:
+        notification = queries.notification_get(actor=actor, notification_id=notification_id)
+    except Notification.DoesNotExist as exc:
+        raise Http404 from exc
+    actions.notification_read(actor=actor, notification=notification)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("work:manage" if actor.can(Permission.MANAGE_AGENTS) else "work:mine")
+    return redirect(back)
 
 
 # --- Canned responses ----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,6 +15,9 @@ from bpo.audit.log import record
 from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor, actor_for
 from bpo.workforce.models import AgentProfile, AgentSkill, Certification, Presence
+
+if TYPE_CHECKING:
+    from bpo.work.models import WorkItem
 
 
 def certification_grant(*, actor: Actor, user: User, service: Service) -> Certification:
@@ -42,10 +46,26 @@ def certification_grant(*, actor: Actor, user: User, service: Service) -> Certif
     return certification
 
 
+@dataclass(frozen=True)
+class PresenceChange:
+    """What setting a presence did: the profile as it is now, and the items that going offline
+    put back in their queues (the web UI tells the agent how many)."""
+
+    profile: AgentProfile
+    released: list[WorkItem] = field(default_factory=list)
+
+
 def agent_presence_set(*, actor: Actor, presence: str, agent: User | None = None) -> AgentProfile:
     """An agent says whether they are available, busy, away or offline (a manager may say it
     for them). Going offline releases their untouched items back to the queues; becoming
     available starts their wait for pushed work and fills their free capacity."""
+    return agent_presence_change(actor=actor, presence=presence, agent=agent).profile
+
+
+def agent_presence_change(
+    *, actor: Actor, presence: str, agent: User | None = None
+) -> PresenceChange:
+    """agent_presence_set, also saying which items going offline released."""
     from bpo.work import actions as work
 
     agent = agent or actor.user
@@ -61,7 +81,7 @@ def agent_presence_set(*, actor: Actor, presence: str, agent: User | None = None
         profile = AgentProfile.objects.select_for_update().get(user=agent)
         before = profile.presence
         if before == presence:
-            return profile
+            return PresenceChange(profile)
         now = timezone.now()
         profile.presence = presence
         profile.presence_since = now
@@ -75,11 +95,14 @@ def agent_presence_set(*, actor: Actor, presence: str, agent: User | None = None
             before={"presence": before},
             after={"presence": presence},
         )
+        released = []
         if presence == Presence.OFFLINE:
-            work.work_items_release(actor=actor, agent=agent, reason=f"{agent.email} went offline")
+            released = work.work_items_release(
+                actor=actor, agent=agent, reason=f"{agent.email} went offline"
+            )
         if presence == Presence.AVAILABLE:
             work.push_to_agent(agent.pk)
-    return profile
+    return PresenceChange(profile, released)
 
 
 def agent_profile_update(

@@ -22,10 +22,10 @@ def certifications_visible(
     return rows
 
 
-def agents_visible(*, actor: Actor) -> QuerySet[User]:
+def agents_visible(*, actor: Actor, certified_for: int | None = None) -> QuerySet[User]:
     """Agents and managers who work for the clients in scope, with their profile, skills,
     certifications and current load (open items assigned to them at those clients); for the
-    provider's people only."""
+    provider's people only. ``certified_for``: only those certified for this service."""
     actor.require(Permission.VIEW_AGENTS)
     staff = Membership.objects.filter(
         client__isnull=True, role__in=[Role.AGENT, Role.MANAGER]
@@ -33,6 +33,9 @@ def agents_visible(*, actor: Actor) -> QuerySet[User]:
     people = User.objects.filter(
         is_active=True, pk__in=staff, assignments__in=Assignment.objects.all()
     ).distinct()
+    if certified_for is not None:
+        certified = Certification.objects.filter(service_id=certified_for).values("user_id")
+        people = people.filter(pk__in=certified)
     return _with_status(people)
 
 
@@ -47,7 +50,10 @@ def _with_status(people: QuerySet[User]) -> QuerySet[User]:
         people.select_related("agent_profile")
         .prefetch_related(
             "skills",
-            Prefetch("certifications", queryset=Certification.objects.order_by("service_id")),
+            Prefetch(
+                "certifications",
+                queryset=Certification.objects.select_related("service").order_by("service_id"),
+            ),
         )
         .annotate(
             load=Count(

@@ -4,6 +4,9 @@
 //   "?" opens the dialog #shortcuts-help. Keys rest while the person types in a field, except
 //   Ctrl/Cmd+Enter (send the form) and Escape (leave the field).
 //   form[data-canned-for] inserts the chosen <template id="canned-N"> into the named text box.
+//   #open-elsewhere[data-session-end]: the item page's work session. htmx sends the heartbeat
+//   (hx-post every 30 s, answered with the "also has this item open" banner); leaving the page
+//   ends the session with a beacon, which the browser sends even as the page goes away.
 (function () {
   "use strict";
 
@@ -90,5 +93,17 @@
     if (invalid) {
       invalid.focus();
     }
+  });
+
+  // Leaving the item page ends the work session (reloading it starts a new one). A beacon
+  // carries no headers, so the CSRF token goes in the form body.
+  window.addEventListener("pagehide", function () {
+    var banner = document.getElementById("open-elsewhere");
+    if (!banner || !banner.dataset.sessionEnd || !navigator.sendBeacon) {
+      return;
+    }
+    var body = new FormData();
+    body.append("csrfmiddlewaretoken", banner.dataset.csrf);
+    navigator.sendBeacon(banner.dataset.sessionEnd, body);
   });
 })();
