@@ -560,8 +560,8 @@ def _board(actor: Actor) -> dict[str, Any]:
                 "percent": min(100, round(100 * load / profile.capacity))
                 if profile.capacity
                 else 0,
-                "skills": list(person.skills.all()),
-                "services": [c.service.name for c in person.certifications.all()],
+                "skills": list(person.skills.all()),  # type: ignore[attr-defined]
+                "services": [c.service.name for c in person.certifications.all()],  # type: ignore[attr-defined]
             }
         )
     return {
