@@ -616,3 +616,93 @@ def test_agent_corrects_details_and_a_refused_reply_keeps_its_text(live_world, p
     expect(shortcuts).not_to_contain_text("Edit the item's details")
     expect(shortcuts).not_to_contain_text("Resolve the item")
     shot("agent_reply_refused_kept")
+
+
+def test_manager_watches_a_queue_fill_and_an_agent_take_the_item(
+    live_world, live_server, browser: Browser, page: Page, shot, settings
+):
+    """The manager's queue table refreshes itself (htmx): a new item shows up as waiting, and
+    when the agent takes it with Get next the waiting count drops and the agent's load rises.
+    The manager opening the item sees that the agent has it open."""
+    from bpo.tenancy.context import acting_as
+    from bpo.work import actions as work
+    from bpo.work.tests.test_items_api import agreed_service
+    from bpo.workforce.actions import certification_grant
+
+    # No timers: with SQLite in memory the live server's threads share one connection, so a
+    # poll landing during another request can fail. The board's Refresh button does the same
+    # htmx swap as its timer; the pages' own loads touch the work sessions.
+    settings.OPENBPO_BOARD_REFRESH_SECONDS = 3600
+    settings.OPENBPO_HEARTBEAT_SECONDS = 3600
+    service = agreed_service(live_world, live_world.own)
+    with acting_as(live_world.actor("manager")) as manager:
+        certification_grant(actor=manager, user=live_world.people["agent"], service=service)
+
+    log_in(page, live_world.people["manager"])
+    nav(page).get_by_role("link", name="Queues & agents").click()
+    expect(page).to_have_url(re.compile(r"/work/manage/$"))
+    expect(page.get_by_test_id("queues")).to_contain_text("No queues yet")
+    agent_row = page.locator('[data-testid=agent-row][data-agent="agent@own.test"]')
+    expect(agent_row.get_by_test_id("agent-load")).to_have_text("0/5")
+    assert_styled(page)
+    shot("manager_queues_empty")
+
+    with acting_as(live_world.actor("client_admin")) as client:
+        item = work.work_item_create(
+            actor=client,
+            service=service,
+            title="Parcel never arrived",
+            contact_email="jane@shop.example",
+            custom_fields={"order": "NW-100300"},
+        )
+    page.get_by_test_id("board-refresh").click()  # htmx: the tables alone, no reload
+    queue_row = page.get_by_test_id("queue-row")
+    expect(queue_row.get_by_test_id("waiting")).to_have_text("1")
+    expect(queue_row).to_contain_text("Own Client GmbH · Support")
+    expect(queue_row.get_by_test_id("sla-risk")).to_contain_text(re.compile("on track|at risk"))
+    shot("manager_queue_one_waiting")
+
+    agent_context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}
+    )
+    agent_context.set_default_timeout(TIMEOUT_MS)
+    agent_page = agent_context.new_page()
+    try:
+        log_in(agent_page, live_world.people["agent"])
+        nav(agent_page).get_by_role("link", name="Work").click()
+        agent_page.get_by_test_id("presence").click()
+        agent_page.get_by_role("button", name=re.compile("^Available")).click()
+        expect(agent_page.get_by_text("You are available.")).to_be_visible()
+        expect(agent_page.get_by_test_id("presence")).to_have_text("Available")
+        agent_page.get_by_test_id("get-next").click()
+        expect(agent_page).to_have_url(re.compile(rf"/work/items/{item.pk}/$"))
+        expect(agent_page.get_by_test_id("sla-clock")).to_contain_text("First response")
+        expect(agent_page.get_by_test_id("clock-status")).to_have_text("Running")
+        shot_path = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots" / connection.vendor
+        agent_page.screenshot(path=str(shot_path / "agent_item_with_sla.png"), full_page=True)
+
+        page.get_by_test_id("board-refresh").click()
+        expect(queue_row.get_by_test_id("waiting")).to_have_text("0")
+        expect(queue_row.get_by_test_id("open")).to_have_text("1")
+        expect(agent_row.get_by_test_id("agent-load")).to_have_text("1/5")
+        expect(agent_row.get_by_test_id("agent-presence")).to_have_text("Available")
+        shot("manager_queue_taken")
+
+        # The manager opens the item: the agent has it open (their heartbeat keeps it so).
+        page.goto(f"/work/items/{item.pk}/")
+        expect(page.get_by_test_id("open-elsewhere")).to_contain_text(
+            "agent@own.test also has this item open"
+        )
+        expect(page.get_by_test_id("transfer-form")).to_be_visible()
+        # And the agent's banner names the manager (the heartbeat's answer; here, a reload).
+        agent_page.reload()
+        expect(agent_page.get_by_test_id("open-elsewhere")).to_contain_text(
+            "manager@own.test also has this item open"
+        )
+        agent_page.screenshot(path=str(shot_path / "agent_item_open_elsewhere.png"), full_page=True)
+        shot("manager_item_transfer")
+        # Leaving the page sends the session-end beacon at the same moment as the next page's
+        # request: two requests at once, which the in-memory SQLite live server cannot take.
+        # The session-end route is tested in bpo/work/tests/test_live_views.py.
+    finally:
+        agent_context.close()
