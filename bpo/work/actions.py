@@ -19,13 +19,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bpo.accounts.models import User
+from bpo.accounts.models import Assignment, User
 from bpo.accounts.roles import Permission
 from bpo.audit.log import record
 from bpo.contracts import fields
 from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
 from bpo.tenancy.context import Actor, Forbidden
-from bpo.tenancy.scoping import ensure_client_in_scope
+from bpo.tenancy.scoping import all_clients_unscoped, ensure_client_in_scope
 from bpo.uploads import too_large_message
 from bpo.work import clocks, files, queries, routing
 from bpo.work.models import (
@@ -392,6 +392,7 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
         )
         if locked.assignee_id and state not in OPEN_STATES:
             push_to_agent(locked.assignee_id)
+        _offer(locked)
     return locked
 
 
@@ -605,8 +606,12 @@ def work_item_transfer(
         before = {"queue_id": locked.queue_id, "assignee_id": locked.assignee_id}
         if queue is not None:
             locked.queue = queue
+        if agent is None:
+            locked.assigned_at = None
+        elif agent.pk != locked.assignee_id:
+            locked.assigned_at = timezone.now()
+            AgentProfile.objects.filter(user=agent).update(waiting_since=locked.assigned_at)
         locked.assignee = agent
-        locked.assigned_at = timezone.now() if agent else None
         after = {"queue_id": locked.queue_id, "assignee_id": locked.assignee_id}
         if after == before:
             raise ValidationError(
@@ -635,7 +640,9 @@ def work_item_transfer(
 
 
 def _load(user_id: int) -> int:
-    return WorkItem.objects.filter(assignee_id=user_id, state__in=OPEN_STATES).count()
+    """The agent's open items at every client: capacity is the person's, not per client."""
+    with all_clients_unscoped("an agent's capacity counts their items at every client"):
+        return WorkItem.objects.filter(assignee_id=user_id, state__in=OPEN_STATES).count()
 
 
 def _lock_profile(user: User) -> AgentProfile:
@@ -700,10 +707,16 @@ def _push_item(item: WorkItem) -> User | None:
     """Push routing of one waiting item: to the eligible available agent with free capacity who
     has waited longest. Runs inside the caller's transaction, with the item row locked."""
     certified = Certification.objects.filter(service_id=item.service_id).values("user_id")
+    assigned = Assignment.objects.filter(client_id=item.client_id).values("user_id")
     profiles = (
-        AgentProfile.objects.filter(user_id__in=certified, presence=Presence.AVAILABLE)
+        AgentProfile.objects.filter(
+            user_id__in=certified,
+            presence=Presence.AVAILABLE,
+            user__is_active=True,
+        )
+        .filter(user_id__in=assigned)
         .select_related("user")
-        .order_by("waiting_since", "user_id")
+        .order_by(F("waiting_since").asc(nulls_first=True), "user_id")
     )
     for profile in profiles:
         agent = routing.agent_of(profile.user, profile)
@@ -715,6 +728,17 @@ def _push_item(item: WorkItem) -> User | None:
         _assign(None, item, profile.user, "routed: waited longest")
         return profile.user
     return None
+
+
+def _offer(item: WorkItem) -> None:
+    """An item that waits again (reopened, answered, moved) is offered in its push queue."""
+    if (
+        item.assignee_id is None
+        and item.state in routing.WAITING_STATES
+        and item.queue is not None
+        and item.queue.routing == Routing.PUSH
+    ):
+        _push_item(item)
 
 
 def push_to_agent(user_id: int) -> list[WorkItem]:
@@ -822,7 +846,7 @@ def _message_in(actor: Actor, locked: WorkItem, body: str) -> Event:
     if locked.state in (State.CLOSED, State.CANCELLED):
         raise ValidationError({"body": f"The item is {locked.state}; open a new one."})
     event = _event(locked, actor, EventKind.MESSAGE_IN, body=body)
-    if locked.state in (State.RESOLVED, State.PENDING_CONTACT):
+    if locked.state in (State.RESOLVED, State.PENDING_CONTACT, State.PENDING_CLIENT):
         before = locked.state
         locked.state = State.OPEN
         locked.resolved_at = None
@@ -836,6 +860,7 @@ def _message_in(actor: Actor, locked: WorkItem, body: str) -> Event:
             reason="new message",
         )
         clocks.state_changed(locked, before, State.OPEN, event.at)
+        _offer(locked)
     clocks.contact_wrote(locked, event.at)
     record("work_item.message_received", obj=locked, after={"event_id": event.pk})
     return event
@@ -1018,9 +1043,17 @@ def work_session_touch(*, actor: Actor, item: WorkItem) -> WorkSession:
         if session is not None:
             session.ended_at = session.last_seen_at
             session.save(update_fields=["ended_at"])
-        session = WorkSession.objects.create(
-            client_id=item.client_id, item=item, agent=actor.user, started_at=now, last_seen_at=now
-        )
+        try:
+            with transaction.atomic():
+                session = WorkSession.objects.create(
+                    client_id=item.client_id,
+                    item=item,
+                    agent=actor.user,
+                    started_at=now,
+                    last_seen_at=now,
+                )
+        except IntegrityError:  # the same agent's other tab opened it a moment ago
+            return WorkSession.objects.get(item=item, agent=actor.user, ended_at__isnull=True)
         record("work_session.started", obj=session, after={"item_id": item.pk})
     return session
 
@@ -1092,6 +1125,7 @@ def system_move(item: WorkItem, queue: Queue, *, reason: str) -> None:
     item.queue = queue
     item.save(update_fields=["queue", "updated_at"])
     _event(item, None, EventKind.QUEUE, body=reason, internal=True, before=before, after=queue.pk)
+    _offer(item)
     record(
         "work_item.queue_changed",
         obj=item,

@@ -184,7 +184,8 @@ def replied(item: WorkItem, now: datetime) -> None:
 def contact_wrote(item: WorkItem, now: datetime) -> None:
     """A message from the contact starts a next-response clock, unless one is running."""
     target = _targets(item).get(Metric.NEXT_RESPONSE)
-    if target is None or _running(item, [Metric.NEXT_RESPONSE]):
+    # While the first response is still owed, that clock measures the wait.
+    if target is None or _running(item, REPLY_METRICS):
         return
     last = (
         SlaClock.objects.filter(item=item, metric=Metric.NEXT_RESPONSE)
@@ -242,13 +243,26 @@ def reopened(item: WorkItem, now: datetime) -> None:
         .order_by("-cycle")
         .first()
     )
-    if clock is None or clock.stopped_at is None:
-        return
+    target = _targets(item).get(Metric.RESOLUTION)
+    if clock is None or clock.stopped_at is None or clock.met is None or target is None:
+        return  # none, still running, cancelled, or the item's priority has no such target now
+    clock.target = target
+    clock.target_seconds = int(target.duration_minutes or 0) * 60
     clock.stopped_at = None
     clock.met = None
     clock.resumed_at = now
     _schedule(clock, measure, item)
-    clock.save(update_fields=["stopped_at", "met", "resumed_at", "due_at", "warn_at"])
+    clock.save(
+        update_fields=[
+            "target",
+            "target_seconds",
+            "stopped_at",
+            "met",
+            "resumed_at",
+            "due_at",
+            "warn_at",
+        ]
+    )
     refresh_due(item)
 
 

@@ -10,6 +10,7 @@ announced: the breach says it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,8 +25,10 @@ from bpo.audit.log import record
 from bpo.contracts.models import Metric, Priority
 from bpo.tenancy.scoping import all_clients_unscoped, client_scope
 from bpo.work import actions, clocks
-from bpo.work.models import EventKind, Notification, Queue, SlaClock, WorkItem
+from bpo.work.actions import SESSION_IDLE
+from bpo.work.models import EventKind, Notification, Queue, SlaClock, WorkItem, WorkSession
 
+logger = logging.getLogger(__name__)
 ESCALATION = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
 
 
@@ -53,14 +56,25 @@ def sla_sweep(*, now: datetime | None = None) -> SweepReport:
                 resumed_at__isnull=False, breached_at__isnull=True, due_at__lte=now
             ).values_list("pk", "client_id")
         )
-        client_ids = set(SlaClock.objects.values_list("client_id", flat=True).distinct().order_by())
+        client_ids = set(
+            WorkSession.objects.filter(ended_at__isnull=True, last_seen_at__lt=now - SESSION_IDLE)
+            .values_list("client_id", flat=True)
+            .distinct()
+            .order_by()
+        )
     with request_context(request_id="job-sla-sweep"):
-        for pk, client_id in breaches:
-            with client_scope([client_id]):
-                report.breaches += _mark(pk, breach=True, now=now)
-        for pk, client_id in warnings:
-            with client_scope([client_id]):
-                report.warnings += _mark(pk, breach=False, now=now)
+        for breach, due in ((True, breaches), (False, warnings)):
+            for pk, client_id in due:
+                try:
+                    with client_scope([client_id]):
+                        marked = _mark(pk, breach=breach, now=now)
+                except Exception:  # one broken clock must not stop every later mark
+                    logger.exception("SLA sweep: clock %s of client %s failed", pk, client_id)
+                    continue
+                if breach:
+                    report.breaches += marked
+                else:
+                    report.warnings += marked
         for client_id in sorted(client_ids):
             with client_scope([client_id]):
                 report.sessions_closed += actions.work_sessions_close_idle(now=now)
@@ -69,13 +83,21 @@ def sla_sweep(*, now: datetime | None = None) -> SweepReport:
 
 def _mark(pk: int, *, breach: bool, now: datetime) -> bool:
     field = "breached_at" if breach else "warned_at"
+    when = "due_at" if breach else "warn_at"
     with transaction.atomic():
-        clock = SlaClock.objects.select_related("target", "item").filter(pk=pk).first()
-        if clock is None or getattr(clock, field) is not None or clock.resumed_at is None:
+        clock = SlaClock.objects.filter(pk=pk).first()
+        if clock is None:
             return False
-        at = clock.due_at if breach else clock.warn_at
-        assert at is not None
-        claimed = SlaClock.objects.filter(pk=pk, **{f"{field}__isnull": True}).update(**{field: at})
+        # The item first, then its clock: the order every user action locks them in.
+        WorkItem.objects.select_for_update().filter(pk=clock.item_id).first()
+        clock = SlaClock.objects.select_related("target", "item").get(pk=pk)
+        at = getattr(clock, when)
+        # Claimed only if still due now: not paused, resumed or re-targeted meanwhile.
+        claimed = SlaClock.objects.filter(
+            pk=pk,
+            resumed_at__isnull=False,
+            **{f"{field}__isnull": True, f"{when}__lte": now},
+        ).update(**{field: at})
         if not claimed:  # another sweep got there first
             return False
         if not breach and clock.due_at is not None and clock.due_at <= now:

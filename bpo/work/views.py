@@ -49,7 +49,7 @@ from bpo.work.forms import (
     note_form,
     reply_form,
 )
-from bpo.work.models import CannedResponse, Event, Notification, Queue, WorkItem
+from bpo.work.models import OPEN_STATES, CannedResponse, Event, Notification, Queue, WorkItem
 from bpo.work.presentation import (
     PRESENCE_STYLES,
     clock_rows,
@@ -212,7 +212,11 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     """An item: its header, its timeline, and what the actor may do with it."""
     item = _item_or_404(request, item_id)
     actor = request_actor(request)
-    if actor.is_provider and actor.can(Permission.HANDLE_WORK, client_id=item.client_id):
+    if (
+        actor.is_provider
+        and item.state in OPEN_STATES
+        and actor.can(Permission.HANDLE_WORK, client_id=item.client_id)
+    ):
         # The agent works on the item while its page is open (handle time; "who else has it").
         actions.work_session_touch(actor=actor, item=item)
     return _render_item(request, item, canned=request.GET.get("canned", ""))
@@ -439,7 +443,8 @@ def item_heartbeat(request: HttpRequest, item_id: int) -> HttpResponse:
     else has the item open (an htmx fragment)."""
     actor = request_actor(request)
     item = _item_or_404(request, item_id)
-    actions.work_session_touch(actor=actor, item=item)
+    if item.state in OPEN_STATES:
+        actions.work_session_touch(actor=actor, item=item)
     return render(
         request,
         "work/_open_elsewhere.html",

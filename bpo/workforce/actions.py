@@ -114,6 +114,7 @@ def agent_profile_update(
     skills: dict[str, int] | None = None,
 ) -> AgentProfile:
     """A manager sets an agent's capacity, languages and skills (with levels 1–5)."""
+    from bpo.work import actions as work
     from bpo.work.actions import LANGUAGE, skills_required
 
     actor.require(Permission.MANAGE_AGENTS)
@@ -156,6 +157,7 @@ def agent_profile_update(
             "skills": dict(AgentSkill.objects.filter(user=agent).values_list("skill", "level")),
         }
         if after != before:
+            work.push_to_agent(agent.pk)  # more capacity or skills may take waiting work
             record(
                 "agent.profile_changed",
                 obj=profile,
