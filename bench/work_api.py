@@ -7,7 +7,9 @@ to the client's services: random service and priority, a contact out of a pool o
 known contacts, a tag. Each answered 201 is one item with its timeline entry, SLA
 clock and audit entry, and the item is read back for the answer, as the endpoint does. The
 baseline is ``GET /healthz`` of the same server in the same run; runs of the two alternate.
-After the runs the items in the database are counted against the 201s.
+Bulk intake (``POST /api/v1/work-items/bulk``, BULK_BATCH items a request) is measured in items
+per second beside the single creates' items per second of the same run. After the runs the items
+in the database are counted against what the server said it created.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from bpo.work.actions import contact_for
 from bpo.work.models import WorkItem
 
 ITEMS = "/api/v1/work-items"
+BULK = "/api/v1/work-items/bulk"
+BULK_BATCH = 100  # items per bulk request (the endpoint takes up to 1,000)
 FULL = Shape(clients=8, queues_per_client=10, agents=4, clients_per_agent=2, items=100_000)
 QUICK = Shape(clients=2, queues_per_client=2, agents=1, clients_per_agent=1, items=2_000)
 QUICK_REQUESTS = 200
@@ -92,6 +96,23 @@ def create_calls(services: list[int], count: int, run: int) -> list[Call]:
         }
         calls.append(("POST", ITEMS, json.dumps(body).encode(), 201))
     return calls
+
+
+def bulk_calls(services: list[int], count: int, run: int) -> list[Call]:
+    """``count`` bulk requests of BULK_BATCH submissions each (one in ten of the singles')."""
+    batches = max(1, count // 10)
+    items = create_calls(services, batches * BULK_BATCH, run + 1000)
+    return [
+        (
+            "POST",
+            BULK,
+            json.dumps(
+                {"items": [json.loads(body or b"{}") for _, _, body, _ in items[n::batches]]}
+            ).encode(),
+            200,
+        )
+        for n in range(batches)
+    ]
 
 
 def send(conn: http.client.HTTPConnection, call: Call, headers: dict[str, str]) -> None:
@@ -202,6 +223,7 @@ def run(options: Options) -> list[Figure]:
     endpoints: dict[str, tuple[dict[str, str], Callable[[int, int], list[Call]]]] = {
         HEALTHZ: (headers, lambda count, run: [("GET", HEALTHZ, None, 200)] * count),
         ITEMS: (auth, lambda count, run: create_calls(services, count, run)),
+        BULK: (auth, lambda count, run: bulk_calls(services, count, run)),
     }
     samples: dict[str, list[Sample]] = {path: [] for path in endpoints}
     created = 0
@@ -215,7 +237,7 @@ def run(options: Options) -> list[Figure]:
                 connections=connections,
                 seconds_limit=seconds_limit,
             )
-            created += warm.requests if path == ITEMS else 0
+            created += warm.requests * {ITEMS: 1, BULK: BULK_BATCH}.get(path, 0)
         for number in range(1, options.runs + 1):
             # Alternate which endpoint goes first, so neither always runs on a warmer server.
             order = list(endpoints) if number % 2 else list(reversed(endpoints))
@@ -229,8 +251,8 @@ def run(options: Options) -> list[Figure]:
                     seconds_limit=seconds_limit,
                 )
                 samples[path].append(sample)
-                created += sample.requests if path == ITEMS else 0
-                method = "POST" if path == ITEMS else "GET"
+                created += sample.requests * {ITEMS: 1, BULK: BULK_BATCH}.get(path, 0)
+                method = "GET" if path == HEALTHZ else "POST"
                 progress(
                     f"run {number}/{options.runs} {method} {path}: {sample.requests} requests, "
                     f"{sample.rps:.0f} req/s, p99 {sample.p99_ms:.1f} ms"
@@ -262,5 +284,14 @@ def run(options: Options) -> list[Figure]:
             median([s.p99_ms for s in samples[HEALTHZ]]),
             options.runs,
             scale,
+        ),
+        Figure(
+            "bulk_items_per_s",
+            median([s.rps * BULK_BATCH for s in samples[BULK]]),
+            "items/s",
+            "single_create_items_per_s",
+            median([s.rps for s in samples[ITEMS]]),
+            options.runs,
+            f"{BULK_BATCH} items a request; " + scale,
         ),
     ]
