@@ -1,7 +1,7 @@
 """Types shared by the API schemas of every app."""
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictInt, StrictStr
@@ -46,7 +46,12 @@ def _iso_datetime_text(value: Any) -> Any:
     return value
 
 
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text)]
+def _in_utc(value: datetime) -> datetime:
+    """Any offset ISO 8601 allows (up to ±23:59) as UTC, which every database can store."""
+    return value.astimezone(UTC)
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text), AfterValidator(_in_utc)]
 
 
 def changes(payload: Any, *, nullable: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -347,8 +347,8 @@ class NotificationParams(PageParams):
 
 
 class HandleTimeParams(Schema):
-    since: datetime
-    until: datetime
+    since: IsoDateTime
+    until: IsoDateTime
     by: Literal["service", "agent"] = "service"
     service_id: DbId | None = None
 
