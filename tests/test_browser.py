@@ -44,6 +44,13 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
+# Leaving an item page sends a beacon that ends the work session. The test server's in-memory
+# SQLite cannot serve it beside the next page or the test's teardown flush ("table is locked"),
+# so the browser tests switch beacons off; ending a session is covered by the view tests, and
+# an unended session ends by the idle sweep anyway.
+NO_BEACONS = "navigator.sendBeacon = function () { return true; };"
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One headless Chromium for the whole module (starting it is the slow part).
@@ -75,6 +82,7 @@ def live_world(transactional_db, live_server, world):
 def page(browser: Browser, live_server) -> Iterator[Page]:
     """A fresh browser context (no cookies) per test, pointed at the live server."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.add_init_script(NO_BEACONS)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     problems: list[str] = []
@@ -665,6 +673,7 @@ def test_manager_watches_a_queue_fill_and_an_agent_take_the_item(
     agent_context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}
     )
+    agent_context.add_init_script(NO_BEACONS)
     agent_context.set_default_timeout(TIMEOUT_MS)
     agent_page = agent_context.new_page()
     try:

@@ -3,6 +3,7 @@ the database worker; a run whose worker died is presumed dead after a while."""
 
 from datetime import timedelta
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -28,6 +29,7 @@ def test_each_job_is_enqueued_on_its_interval_and_not_while_a_run_waits(db):
     assert enqueue_due(last, now + timedelta(minutes=5)) == ["sla_sweep"]
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its database connection
 def test_the_worker_runs_the_sweep(world):
     service = sla_service(world, weekly=ALWAYS, on_warning=[], on_breach=[])
     items_of(world, service)
