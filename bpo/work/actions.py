@@ -444,14 +444,7 @@ def work_item_update(*, actor: Actor, item: WorkItem, **changes: Any) -> WorkIte
                 {"external_ref": "Another item of this client has this external reference."}
             ) from exc
         if "priority" in changed:
-            _event(
-                locked,
-                actor,
-                EventKind.PRIORITY,
-                before=before["priority"],
-                after=locked.priority,
-            )
-            clocks.reprioritised(locked, timezone.now())
+            _priority_changed(actor, locked, before["priority"])
         details = {
             name: {"before": before[name], "after": values[name]}
             for name in changed
@@ -1091,30 +1084,27 @@ def system_event(item: WorkItem, kind: str, *, body: str = "", **data: Any) -> E
     return _event(item, None, kind, body=body, internal=True, **data)
 
 
-def set_priority(actor: Actor | None, item: WorkItem, priority: str, *, reason: str = "") -> bool:
-    """Change a locked item's priority: the timeline says so and its SLA clocks take the new
-    priority's targets. Returns whether anything changed."""
-    before = item.priority
-    if priority == before:
-        return False
-    item.priority = priority
-    item.save(update_fields=["priority", "updated_at"])
-    _event(item, actor, EventKind.PRIORITY, body=reason, before=before, after=priority)
+def _priority_changed(actor: Actor | None, item: WorkItem, before: str, reason: str = "") -> None:
+    """A saved priority change: the timeline says so and the SLA clocks take the new targets."""
+    _event(item, actor, EventKind.PRIORITY, body=reason, before=before, after=item.priority)
     clocks.reprioritised(item, timezone.now())
-    return True
 
 
 def system_set_priority(item: WorkItem, priority: str, *, reason: str) -> None:
     """The SLA policy raises an item's priority (an action on warning or breach)."""
     before = item.priority
-    if set_priority(None, item, priority, reason=reason):
-        record(
-            "work_item.priority_changed",
-            obj=item,
-            before={"priority": before},
-            after={"priority": priority, "reason": reason},
-            actor_email="system: SLA policy",
-        )
+    if priority == before:
+        return
+    item.priority = priority
+    item.save(update_fields=["priority", "updated_at"])
+    _priority_changed(None, item, before, reason)
+    record(
+        "work_item.priority_changed",
+        obj=item,
+        before={"priority": before},
+        after={"priority": priority, "reason": reason},
+        actor_email="system: SLA policy",
+    )
 
 
 def system_move(item: WorkItem, queue: Queue, *, reason: str) -> None:

@@ -180,10 +180,9 @@ def workload(*, actor: Actor) -> Workload:
     user = actor.user
     certified = Certification.objects.filter(user=user)
     profile = AgentProfile.objects.filter(user=user).first() or AgentProfile(user=user)
-    capacity = profile.capacity
     return Workload(
         open_items=WorkItem.objects.filter(assignee=user, state__in=OPEN_STATES).count(),
-        capacity=capacity or AgentProfile._meta.get_field("capacity").get_default(),
+        capacity=profile.capacity,
         waiting=routing.waiting_for(routing.agent_of(user, profile)).count(),
         certified_services=certified.count(),
     )
