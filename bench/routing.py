@@ -19,13 +19,13 @@ Runs of the two alternate. After all runs every assignment is checked: an item a
 from __future__ import annotations
 
 import math
+import multiprocessing
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import connection, connections
 from django.utils import timezone
@@ -51,30 +51,59 @@ WARM_UP_TAKES = 3
 # Wait events of the agents' backends, sampled while "get next" runs (PostgreSQL only).
 SAMPLE_SECONDS = 0.02
 
+# The bare dequeue reads like get next does: the best few waiting items of each of the agent's
+# queues (one index range each), then locks the best of those no one holds. When all of them
+# are held (or nothing waits), the plain form over all the agent's queues runs, which sorts them.
 BARE_DEQUEUE = {
     "postgresql": """
         UPDATE work_workitem SET assignee_id = %s, assigned_at = now(), updated_at = now()
         WHERE id = (
             SELECT id FROM work_workitem
-            WHERE queue_id = ANY(%s) AND assignee_id IS NULL AND state IN ('new', 'open')
+            WHERE id IN (
+                SELECT c.id FROM unnest(%s::bigint[], %s::bigint[]) AS q(client_id, queue_id)
+                CROSS JOIN LATERAL (
+                    SELECT id FROM work_workitem w
+                    WHERE w.client_id = q.client_id AND w.queue_id = q.queue_id
+                      AND w.assignee_id IS NULL AND w.state IN ('new', 'open')
+                    ORDER BY rank, due_sort, id
+                    LIMIT 4
+                ) AS c
+            ) AND assignee_id IS NULL AND state IN ('new', 'open')
             ORDER BY rank, due_sort, id
             LIMIT 1
             FOR UPDATE SKIP LOCKED
         )
         RETURNING id
     """,
-    # SQLite has no row locks: the single UPDATE runs under the database's one write lock.
+    # SQLite has no row locks: the single UPDATE runs under the database's one write lock, so
+    # the best item of each queue is enough.
     "sqlite": """
         UPDATE work_workitem SET assignee_id = %s, assigned_at = %s, updated_at = %s
         WHERE id = (
-            SELECT id FROM work_workitem
-            WHERE queue_id IN ({queues}) AND assignee_id IS NULL AND state IN ('new', 'open')
-            ORDER BY rank, due_sort, id
-            LIMIT 1
+            SELECT id FROM ({best_of_each}) ORDER BY rank, due_sort, id LIMIT 1
         )
         RETURNING id
     """,
 }
+BARE_SQLITE_QUEUE = """
+    SELECT * FROM (
+        SELECT id, rank, due_sort FROM work_workitem
+        WHERE client_id = {client} AND queue_id = {queue}
+          AND assignee_id IS NULL AND state IN ('new', 'open')
+        ORDER BY rank, due_sort, id LIMIT 1
+    )
+"""
+BARE_FALLBACK = """
+    UPDATE work_workitem SET assignee_id = %s, assigned_at = now(), updated_at = now()
+    WHERE id = (
+        SELECT id FROM work_workitem
+        WHERE queue_id = ANY(%s) AND assignee_id IS NULL AND state IN ('new', 'open')
+        ORDER BY rank, due_sort, id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id
+"""
 
 
 @dataclass
@@ -116,26 +145,42 @@ def app_taker(agent_id: int, provider: Provider) -> Callable[[], int | None]:
 
 def bare_taker(agent_id: int, provider: Provider) -> Callable[[], int | None]:
     """The same agent taking the best eligible item with one bare SQL statement."""
-    queues = provider.agent_queue_ids(agent_id)
+    pairs = provider.agent_queues(agent_id)
     if connection.vendor == "postgresql":
-        sql = BARE_DEQUEUE["postgresql"]
+        clients, queues = [c for c, _ in pairs], [q for _, q in pairs]
 
-        def params() -> list[Any]:
-            return [agent_id, queues]
-    else:
-        sql = BARE_DEQUEUE["sqlite"].format(queues=", ".join(str(int(q)) for q in queues))
+        def take() -> int | None:
+            with connection.cursor() as cursor:
+                cursor.execute(BARE_DEQUEUE["postgresql"], [agent_id, clients, queues])
+                row = cursor.fetchone()
+                if row is None:  # the best few of every queue held: the plain form
+                    cursor.execute(BARE_FALLBACK, [agent_id, queues])
+                    row = cursor.fetchone()
+            return None if row is None else int(row[0])
 
-        def params() -> list[Any]:
-            now = connection.ops.adapt_datetimefield_value(timezone.now())
-            return [agent_id, now, now]
+        return take
 
-    def take() -> int | None:
+    best_of_each = " UNION ALL ".join(
+        BARE_SQLITE_QUEUE.format(client=int(c), queue=int(q)) for c, q in pairs
+    )
+    sql = BARE_DEQUEUE["sqlite"].format(best_of_each=best_of_each)
+
+    def take_sqlite() -> int | None:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            cursor.execute(sql, params())
+            cursor.execute(sql, [agent_id, now, now])
             row = cursor.fetchone()
         return None if row is None else int(row[0])
 
-    return take
+    return take_sqlite
+
+
+def processes_for(agents: int) -> int:
+    """As many processes as the server runs workers (bpo/gunicorn_conf.py: OPENBPO_WORKERS,
+    by default one per CPU and at least two), never more than there are agents."""
+    from bpo import gunicorn_conf
+
+    return max(1, min(agents, gunicorn_conf.workers))
 
 
 def drive(
@@ -145,60 +190,126 @@ def drive(
     agents: list[int],
     takes: int,
 ) -> Sample:
-    """Every agent takes ``takes`` items at once, one thread and connection each."""
-    latencies: list[list[float]] = [[] for _ in agents]
-    taken: dict[int, list[int]] = {a: [] for a in agents}
-    empty = [0 for _ in agents]
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(agents) + 1)
-    backends: list[int] = []
+    """Every agent takes ``takes`` items at once, one thread and connection each, the threads
+    spread over processes as the server spreads requests over its workers (one interpreter
+    per process, so the agents' Python runs on every CPU)."""
+    context = multiprocessing.get_context("fork")
+    groups = [agents[n :: processes_for(len(agents))] for n in range(processes_for(len(agents)))]
+    start = context.Barrier(len(agents) + 1)  # every agent's thread, and this process
+    results: multiprocessing.Queue[AgentResult] = context.Queue()
+    connections.close_all()  # a child must open its own connections, never share these
+    children = [
+        context.Process(
+            target=_agents_process,
+            args=(make_taker, provider, group, takes, start, results),
+            daemon=True,
+        )
+        for group in groups
+    ]
+    for child in children:
+        child.start()
+    with suppress(threading.BrokenBarrierError):
+        start.wait()  # broken when an agent could not start; its error is raised below
+    began = time.perf_counter()
+    reported: list[AgentResult] = []
+    backends = [r.backend for r in _collect(results, reported, len(agents), "ready") if r.backend]
+    sampler = WaitSampler(backends) if connection.vendor == "postgresql" and backends else None
+    if sampler:
+        sampler.start()
+    done = _collect(results, reported, len(agents), "done")
+    seconds = time.perf_counter() - began
+    waits = sampler.stop() if sampler else Counter()
+    for child in children:
+        child.join()
+    errors = [r.error for r in reported if r.error]
+    if errors:
+        raise RuntimeError(f"{kind} failed: {errors[0]}")
+    return Sample(
+        seconds=seconds,
+        latencies=[x for r in done for x in r.latencies],
+        taken={r.agent_id: r.taken for r in done},
+        empty=sum(r.empty for r in done),
+        waits=waits,
+    )
 
-    def agent(index: int, agent_id: int) -> None:
+
+@dataclass
+class AgentResult:
+    """What one agent's thread reports to the driving process: 'ready' (its backend, once
+    connected) and then 'done' (its takes), or an error at any point."""
+
+    agent_id: int
+    stage: str
+    backend: int | None = None
+    latencies: list[float] = field(default_factory=list)
+    taken: list[int] = field(default_factory=list)
+    empty: int = 0
+    error: str = ""
+
+
+def _collect(
+    results: multiprocessing.Queue[AgentResult],
+    reported: list[AgentResult],
+    agents: int,
+    stage: str,
+) -> list[AgentResult]:
+    """Wait for every agent to report ``stage`` (an agent that failed reports an error
+    instead, and counts as done)."""
+    wanted: list[AgentResult] = [r for r in reported if r.stage == stage]
+    failed = {r.agent_id for r in reported if r.error}
+    while len(wanted) + len(failed - {r.agent_id for r in wanted}) < agents:
+        result = results.get(timeout=3600)
+        reported.append(result)
+        if result.error:
+            failed.add(result.agent_id)
+        elif result.stage == stage:
+            wanted.append(result)
+    return wanted
+
+
+def _agents_process(
+    make_taker: Callable[[int, Provider], Callable[[], int | None]],
+    provider: Provider,
+    agents: list[int],
+    takes: int,
+    start: threading.Barrier,
+    results: multiprocessing.Queue[AgentResult],
+) -> None:
+    """A child process: one thread per agent, all starting at the shared barrier."""
+
+    def agent(agent_id: int) -> None:
+        result = AgentResult(agent_id, "ready")
         try:
             take = make_taker(agent_id, provider)
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_backend_pid()")
-                    backends.append(cursor.fetchone()[0])
+                    result.backend = cursor.fetchone()[0]
+            results.put(result)
             start.wait()
+            result = AgentResult(agent_id, "done")
             for _ in range(takes):
                 began = time.perf_counter()
                 item = take()
-                latencies[index].append(time.perf_counter() - began)
+                result.latencies.append(time.perf_counter() - began)
                 if item is None:
-                    empty[index] += 1
+                    result.empty += 1
                 else:
-                    taken[agent_id].append(item)
+                    result.taken.append(item)
+            results.put(result)
         except BaseException as exc:
-            errors.append(exc)
+            results.put(AgentResult(agent_id, result.stage, error=repr(exc)))
             start.abort()
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=agent, args=(i, a), daemon=True) for i, a in enumerate(agents)
-    ]
+    threads = [threading.Thread(target=agent, args=(a,)) for a in agents]
     for thread in threads:
         thread.start()
-    with suppress(threading.BrokenBarrierError):
-        start.wait()  # broken when an agent could not start; its error is raised below
-    began = time.perf_counter()
-    sampler = WaitSampler(backends) if connection.vendor == "postgresql" and not errors else None
-    if sampler:
-        sampler.start()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - began
-    waits = sampler.stop() if sampler else Counter()
-    if errors:
-        raise RuntimeError(f"{kind} failed: {errors[0]!r}") from errors[0]
-    return Sample(
-        seconds=seconds,
-        latencies=[x for per_agent in latencies for x in per_agent],
-        taken=taken,
-        empty=sum(empty),
-        waits=waits,
-    )
+    results.close()
+    results.join_thread()
 
 
 class WaitSampler:
@@ -299,10 +410,11 @@ def explain_get_next(provider: Provider) -> None:
 
     user = User.objects.get(pk=provider.agent_ids[0])
     with acting_as(actor_for(user)), transaction.atomic():
-        # The candidate read of get next: the best few waiting items of each eligible queue.
-        found = routing.candidates_sql(routing.agent_of(user), per_queue=4)
-        assert found is not None
-        sql, params = found
+        # The statement of get next that reads the candidates and locks the best of them.
+        best = routing.best_waiting(routing.agent_of(user), per_queue=4)
+        if connection.features.has_select_for_update_skip_locked:
+            best = best.select_for_update(skip_locked=True, of=("self",))
+        sql, params = best[:1].query.sql_with_params()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
@@ -310,7 +422,7 @@ def explain_get_next(provider: Provider) -> None:
                 cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             plan = "\n".join("    " + " ".join(str(c) for c in row) for row in cursor.fetchall())
         transaction.set_rollback(True)
-    progress(f"the get-next query of agent {user.email}:\n    {sql}\n    {params}\n{plan}")
+    progress(f"the get-next statement of agent {user.email}:\n    {sql}\n    {params}\n{plan}")
 
 
 def describe_waits(waits: Counter[str]) -> str:

@@ -141,7 +141,7 @@ def make_requests(provider: Provider, kind: str, count: int) -> list[Request]:
         for _ in range(count):
             agent = rng.choice(provider.agent_ids)
             clients = provider.agent_clients[agent]
-            key = agent if kind == "mine" else rng.choice(provider.agent_queue_ids(agent))
+            key = agent if kind == "mine" else rng.choice(provider.agent_queues(agent))[1]
             if (agent, key) not in lists:
                 items = WorkItem.objects.filter(client_id__in=clients)
                 items = items.filter(assignee_id=key) if kind == "mine" else items.filter(queue=key)

@@ -15,8 +15,9 @@ from bpo.audit.context import current_request_context
 from bpo.audit.models import AuditEntry
 
 GENESIS = "0" * 64
-# Any 64-bit number will do, as long as nothing else in the database takes the same advisory lock.
-_PG_CHAIN_LOCK = 0x0B90A0D17
+# The first key of the chains' advisory locks (the second is the client): any 32-bit number
+# will do, as long as nothing else in the database takes locks in the same class.
+_PG_CHAIN_LOCK = 0x0B90A0D1
 # Never written to the log, whatever model they are on.
 SECRET_FIELDS = frozenset({"password", "digest", "security_stamp"})
 
@@ -41,11 +42,14 @@ def record(
     actor: Any = None,
     actor_email: str = "",
 ) -> AuditEntry:
-    """Append one entry to the audit log, chained to the previous one.
+    """Append one entry to the audit log, chained to the previous entry of the same client (or,
+    for entries of no client, to the previous entry of the provider's own chain).
 
-    Call it inside the transaction of the write it describes, so both commit or neither does.
-    ``actor`` defaults to the current Actor's user; request id and IP come from the request
-    context. ``client_id`` defaults to ``obj.client_id`` when the object has one.
+    One chain per client lets audited writes of different clients commit side by side instead
+    of queueing behind one installation-wide lock. Call it inside the transaction of the write
+    it describes, so both commit or neither does. ``actor`` defaults to the current Actor's
+    user; request id and IP come from the request context. ``client_id`` defaults to
+    ``obj.client_id`` when the object has one.
     """
     from bpo.tenancy.context import current_actor
 
@@ -61,8 +65,13 @@ def record(
     # Part of the caller's transaction (no savepoint of its own): if the entry cannot be
     # written, the write it describes must not commit either.
     with transaction.atomic(savepoint=False):
-        _lock_chain_head()
-        previous = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
+        _lock_chain(client_id)
+        previous = (
+            AuditEntry.objects.filter(client_id=client_id)
+            .order_by("-id")
+            .values_list("hash", flat=True)
+            .first()
+        )
         entry = AuditEntry(
             at=timezone.now(),
             actor_id=getattr(actor, "pk", None),
@@ -89,12 +98,15 @@ def _json_safe(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def _lock_chain_head() -> None:
-    """Serialise writers of the chain. SQLite needs nothing: OpenBPO opens its transactions
+def _lock_chain(client_id: int | None) -> None:
+    """Serialise the writers of one chain until their transaction ends, so each reads the head
+    the previous writer committed. SQLite needs nothing: OpenBPO opens its transactions
     IMMEDIATE, which already takes the database's single write lock."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_CHAIN_LOCK])
+            # Client ids beyond 2**31 would share a lock with another client: slower, never wrong.
+            key = (client_id or 0) % 2**31
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PG_CHAIN_LOCK, key])
 
 
 @dataclass(frozen=True)
@@ -111,9 +123,15 @@ class ChainReport:
 
 
 def verify_chain(batch_size: int = 2000) -> ChainReport:
-    """Walk the log in order and report the first entry whose hash or link does not hold."""
-    expected_prev = GENESIS
-    previous_id: int | None = None
+    """Walk the log in order and report the first entry whose hash or link does not hold.
+
+    Each entry links to the previous entry of its own chain (its client's, or the provider's for
+    entries of no client). Logs written before the chains were split per client form one
+    chain over every entry, so an entry may also link to the entry just before it in the log.
+    Either way, an entry deleted from the middle of its chain leaves its successor linked to
+    neither, and a changed entry no longer matches its hash."""
+    heads: dict[int | None, tuple[str, int]] = {}  # chain -> (hash, id) of its newest entry
+    previous: tuple[str, int] | None = None  # the entry just before, in the whole log
     checked = 0
     last_id = 0
     while True:
@@ -121,8 +139,12 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
         if not batch:
             return ChainReport(checked=checked)
         for entry in batch:
-            if entry.prev_hash != expected_prev:
-                after = f"entry #{previous_id}" if previous_id else "the start of the log"
+            head = heads.get(entry.client_id)
+            links = {head[0] if head else GENESIS}
+            if previous is not None:
+                links.add(previous[0])
+            if entry.prev_hash not in links:
+                after = f"entry #{head[1]}" if head else "the start of its chain"
                 return ChainReport(
                     checked,
                     entry.pk,
@@ -136,7 +158,6 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
                     f"entry #{entry.pk} ({entry.action} at {entry.at:%Y-%m-%d %H:%M:%S} UTC) was "
                     "changed after it was written: its content no longer matches its hash",
                 )
-            expected_prev = entry.hash
-            previous_id = entry.pk
+            heads[entry.client_id] = previous = (entry.hash, entry.pk)
             checked += 1
         last_id = batch[-1].pk

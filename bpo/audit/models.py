@@ -14,10 +14,10 @@ class AuditEntry(models.Model):
     """One audited fact: a write, a login, a denial or a view of personal data.
 
     Rows are never updated or deleted (the model refuses, and database triggers refuse too).
-    Each row stores the hash of the previous row, and its own hash over its content and that
-    previous hash, so ``manage.py audit_verify`` finds any row changed or deleted behind the
-    application's back. Actor and client are plain ids, not foreign keys, so no cascade can ever
-    rewrite history.
+    Each row stores the hash of the previous row of its chain (one chain per client, and one for
+    entries of no client), and its own hash over its content and that previous hash, so
+    ``manage.py audit_verify`` finds any row changed or deleted behind the application's back.
+    Actor and client are plain ids, not foreign keys, so no cascade can ever rewrite history.
     """
 
     at = models.DateTimeField(db_index=True)
@@ -40,6 +40,8 @@ class AuditEntry(models.Model):
         verbose_name_plural = "audit entries"
         indexes = [
             models.Index(fields=["client_id", "at"], name="audit_client_at"),
+            # The head of a client's chain: its newest entry.
+            models.Index(fields=["client_id", "id"], name="audit_chain_head"),
             models.Index(fields=["action", "object_id", "at"], name="audit_action_object_at"),
             models.Index(fields=["action", "ip", "at"], name="audit_action_ip_at"),
             models.Index(fields=["actor_id", "at"], name="audit_actor_at"),

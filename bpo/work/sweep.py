@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bpo.accounts.models import Assignment, Membership
@@ -26,10 +27,28 @@ from bpo.contracts.models import Metric, Priority
 from bpo.tenancy.scoping import all_clients_unscoped, client_scope
 from bpo.work import actions, clocks
 from bpo.work.actions import SESSION_IDLE
-from bpo.work.models import EventKind, Notification, Queue, SlaClock, WorkItem, WorkSession
+from bpo.work.models import (
+    OPEN_STATES,
+    EventKind,
+    Notification,
+    Queue,
+    SlaClock,
+    WorkItem,
+    WorkSession,
+)
 
 logger = logging.getLogger(__name__)
 ESCALATION = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+
+
+def running_past_due(now: datetime) -> Q:
+    """A running clock whose due time has passed."""
+    return Q(resumed_at__isnull=False, due_at__lte=now)
+
+
+# A clock stopped after its time ran out but before a sweep saw it (the item was resolved
+# late between two sweeps): missed all the same, so its breach is marked too.
+STOPPED_MISSED = Q(stopped_at__isnull=False, met=False)
 
 
 @dataclass
@@ -53,7 +72,7 @@ def sla_sweep(*, now: datetime | None = None) -> SweepReport:
         )
         breaches = list(
             SlaClock.objects.filter(
-                resumed_at__isnull=False, breached_at__isnull=True, due_at__lte=now
+                running_past_due(now) | STOPPED_MISSED, breached_at__isnull=True
             ).values_list("pk", "client_id")
         )
         client_ids = set(
@@ -93,11 +112,14 @@ def _mark(pk: int, *, breach: bool, now: datetime) -> bool:
         clock = SlaClock.objects.select_related("target", "item").get(pk=pk)
         at = getattr(clock, when)
         # Claimed only if still due now: not paused, resumed or re-targeted meanwhile.
-        claimed = SlaClock.objects.filter(
-            pk=pk,
-            resumed_at__isnull=False,
-            **{f"{field}__isnull": True, f"{when}__lte": now},
-        ).update(**{field: at})
+        due_now = (
+            running_past_due(now) | STOPPED_MISSED
+            if breach
+            else Q(resumed_at__isnull=False, warn_at__lte=now)
+        )
+        claimed = SlaClock.objects.filter(due_now, pk=pk, **{f"{field}__isnull": True}).update(
+            **{field: at or clock.stopped_at}
+        )
         if not claimed:  # another sweep got there first
             return False
         if not breach and clock.due_at is not None and clock.due_at <= now:
@@ -105,7 +127,7 @@ def _mark(pk: int, *, breach: bool, now: datetime) -> bool:
         item = WorkItem.objects.select_for_update().get(pk=clock.item_id)
         policy = clocks.policy_of(item)
         label = Metric(clock.metric).label
-        due = f"{clock.due_at:%Y-%m-%d %H:%M} UTC"
+        due = f"{clock.due_at or clock.stopped_at:%Y-%m-%d %H:%M} UTC"
         text = (
             f"{label} target missed on #{item.pk} (was due {due})"
             if breach
@@ -116,6 +138,8 @@ def _mark(pk: int, *, breach: bool, now: datetime) -> bool:
             item, kind, body=text, metric=clock.metric, cycle=clock.cycle, due_at=due
         )
         steps = (policy.on_breach if breach else policy.on_warning) if policy else []
+        if item.state not in OPEN_STATES:  # resolved late: tell people, move nothing
+            steps = [step for step in steps if step.get("type") == "notify_managers"]
         done = [_run(step, item, kind, text) for step in steps]
         record(
             "sla.breached" if breach else "sla.warned",

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from bpo.audit.log import GENESIS, record, verify_chain
 from bpo.audit.models import AuditEntry
@@ -118,14 +119,14 @@ def test_concurrent_writers_never_fork_the_chain():
     def write(n: int) -> None:
         try:
             for i in range(10):
-                record("test.concurrent", object_id=f"{n}-{i}")
+                record("test.concurrent", object_id=f"{n}-{i}", client_id=n % 3 or None)
         finally:
             connections.close_all()
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(write, range(6)))
-    prevs = list(AuditEntry.objects.values_list("prev_hash", flat=True))
-    assert len(prevs) == 60 and len(set(prevs)) == 60
+    links = list(AuditEntry.objects.values_list("client_id", "prev_hash"))
+    assert len(links) == 60 and len(set(links)) == 60  # no chain forks
     assert verify_chain().ok
 
 
@@ -139,3 +140,45 @@ def test_audit_log_exports_as_csv_with_filters(world):
     assert [r["action"] for r in rows] == ["permission.denied"]
     assert rows[0]["actor_email"] == "agent@own.test" and len(rows[0]["hash"]) == 64
     assert AuditEntry.objects.filter(action="audit.exported").exists()
+
+
+def test_each_client_has_its_own_chain(db):
+    a1 = record("test.a", object_id="a1", client_id=1)
+    provider = record("test.provider", object_id="p1")
+    b1 = record("test.b", object_id="b1", client_id=2)
+    a2 = record("test.a", object_id="a2", client_id=1)
+    b2 = record("test.b", object_id="b2", client_id=2)
+    assert (a1.prev_hash, b1.prev_hash, provider.prev_hash) == (GENESIS, GENESIS, GENESIS)
+    assert a2.prev_hash == a1.hash and b2.prev_hash == b1.hash
+    assert verify_chain().ok and verify_chain().checked == 5
+
+
+def test_a_deleted_entry_is_found_among_other_clients_entries(db):
+    a1 = record("test.a", object_id="a1", client_id=1)
+    a2 = record("test.a", object_id="a2", client_id=1)
+    record("test.b", object_id="b1", client_id=2)
+    a3 = record("test.a", object_id="a3", client_id=1)
+    without_triggers("DELETE FROM audit_auditentry WHERE id = %s", [a2.pk])
+    report = verify_chain()
+    assert report.broken_id == a3.pk
+    assert f"does not follow entry #{a1.pk}" in report.reason
+
+
+def test_a_log_written_as_one_chain_still_verifies(db):
+    """Logs written before the chains were split per client link every entry to the one
+    before it, whatever its client."""
+    previous = GENESIS
+    for n, client_id in enumerate([1, 2, None, 1, 2]):
+        entry = AuditEntry(
+            at=timezone.now(),
+            client_id=client_id,
+            action="test.legacy",
+            object_id=str(n),
+            prev_hash=previous,
+        )
+        entry.hash = entry.compute_hash()
+        entry.save()
+        previous = entry.hash
+    newer = record("test.a", object_id="after the upgrade", client_id=1)
+    assert verify_chain().ok and verify_chain().checked == 6
+    assert newer.prev_hash == AuditEntry.objects.filter(client_id=1).order_by("-id")[1].hash

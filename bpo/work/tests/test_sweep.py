@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bpo.audit.models import AuditEntry
@@ -178,3 +178,34 @@ def test_a_sweep_killed_with_sigkill_loses_nothing_and_repeats_nothing(world):
     breaches = events("sla_breach")
     assert len(breaches) == 600
     assert len({(e.item_id, e.data["metric"]) for e in breaches}) == 600
+
+
+def test_an_item_resolved_late_between_two_sweeps_still_has_its_breach(world):
+    service = sla_service(
+        world,
+        weekly=ALWAYS,
+        on_breach=[
+            {"type": "notify_managers"},
+            {"type": "move_to_queue", "queue": "Escalations"},
+        ],
+    )
+    with all_clients_unscoped("test"):
+        queue_of(service, "Escalations")
+    (item,) = items_of(world, service)
+    with all_clients_unscoped("test"):
+        first = SlaClock.objects.get(item=item, metric="first_response")
+    late = first.due_at + timedelta(minutes=5)
+    with acting_as(world.actor("agent")), transaction.atomic():
+        clocks.resolved(WorkItem.objects.get(pk=item.pk), late)
+        WorkItem.objects.filter(pk=item.pk).update(state="resolved")
+    report = sweep.sla_sweep(now=late + timedelta(seconds=30))
+    assert report.breaches >= 1
+    assert sweep.sla_sweep(now=late + timedelta(minutes=1)).breaches == 0
+    with all_clients_unscoped("test"):
+        first.refresh_from_db()
+        item.refresh_from_db()
+        notified = Notification.objects.filter(item=item).count()
+    assert first.met is False and first.breached_at == first.due_at
+    assert "First response target missed" in events("sla_breach")[0].body
+    assert notified >= 1  # managers are told...
+    assert item.queue.name != "Escalations"  # ...but a resolved item is not moved
