@@ -23,12 +23,16 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _attachments_in_test_directory(settings, tmp_path_factory):
-    """Uploaded files go to the test run's temporary directory, never into var/."""
+    """Uploaded files and raw mail go to the test run's temporary directory, never into var/."""
     settings.STORAGES = {
         **settings.STORAGES,
         "attachments": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": tmp_path_factory.getbasetemp() / "attachments"},
+        },
+        "mail": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path_factory.getbasetemp() / "mail"},
         },
     }
 

@@ -66,6 +66,7 @@ COPY_COLUMNS = (
     "created_at",
     "updated_at",
     "resolved_at",
+    "channel",
 )
 
 
@@ -105,9 +106,10 @@ class Provider:
     agent_ids: list[int]
     agent_clients: dict[int, list[int]]  # agent id -> client ids
 
-    def agent_queue_ids(self, agent_id: int) -> list[int]:
-        """The queues of the services the agent is certified for (all of their clients')."""
-        return [q.queue_id for c in self.agent_clients[agent_id] for q in self.queues[c]]
+    def agent_queues(self, agent_id: int) -> list[tuple[int, int]]:
+        """(client id, queue id) of the services the agent is certified for (all of their
+        clients')."""
+        return [(c, q.queue_id) for c in self.agent_clients[agent_id] for q in self.queues[c]]
 
 
 @contextmanager
@@ -293,6 +295,7 @@ def item_rows(
             created,
             resolved_at or assigned_at or created,
             resolved_at,
+            "api",
         )
 
 

@@ -55,6 +55,7 @@ def _register_routers() -> None:
     from bpo.accounts.api import router as accounts_router
     from bpo.calendars.api import router as calendars_router
     from bpo.contracts.api import router as contracts_router
+    from bpo.intake.api import inbound_router, mailboxes_router
     from bpo.tenancy.api import router as clients_router
     from bpo.work.api import (
         attachments_router,
@@ -79,6 +80,8 @@ def _register_routers() -> None:
     api.add_router("/attachments", attachments_router)
     api.add_router("/certifications", workforce_router)
     api.add_router("/canned-responses", canned_router)
+    api.add_router("/mailboxes", mailboxes_router)
+    api.add_router("/inbound-emails", inbound_router)
 
 
 _register_routers()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bpo.intake.tasks import imap_poll_job, inbound_unfinished_job, outbox_send_job
 from bpo.work.tasks import idempotency_purge_job, sla_sweep_job
 
 
@@ -28,4 +29,7 @@ class Periodic:
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("sla_sweep", sla_sweep_job, every=timedelta(minutes=1)),
     Periodic("idempotency_purge", idempotency_purge_job, every=timedelta(hours=1)),
+    Periodic("outbox_send", outbox_send_job, every=timedelta(seconds=15)),
+    Periodic("inbound_unfinished", inbound_unfinished_job, every=timedelta(minutes=1)),
+    Periodic("imap_poll", imap_poll_job, every=timedelta(minutes=1)),
 )

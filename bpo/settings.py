@@ -10,12 +10,19 @@ Everything that differs between machines comes from the environment:
 - ``OPENBPO_ALLOWED_HOSTS``: comma-separated host names (default: localhost and 127.0.0.1).
 - ``OPENBPO_HTTPS=1``: the site is served over HTTPS; turns on secure cookies and HSTS.
 - ``OPENBPO_MAX_ATTACHMENT_BYTES``: the largest file a work item takes (default 25 MiB).
+- ``OPENBPO_MAX_EMAIL_BYTES``: the largest message the SMTP receiver accepts (default 35 MiB);
+  a larger one fetched by IMAP is stored and flagged, not processed.
+- ``OPENBPO_MAIL_DOMAIN``: the domain of the Message-IDs of outgoing mail (default: the host name).
+- ``OPENBPO_SMTP_URL``: where outgoing mail is handed over, e.g.
+  ``smtp+starttls://user:password@smtp.example:587`` (``smtp://`` plain, ``smtps://`` TLS);
+  unset, the outbox keeps its mail and says it has nowhere to send it.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -64,6 +71,7 @@ INSTALLED_APPS = [
     "bpo.contracts",
     "bpo.work",
     "bpo.workforce",
+    "bpo.intake",
     "bpo.web",
     "bpo.demo",
 ]
@@ -197,6 +205,15 @@ STORAGES = {
             "directory_permissions_mode": 0o700,
         },
     },
+    # Raw inbound e-mail, stored before it is parsed: one directory per client.
+    "mail": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": VAR_DIR / "mail",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -212,6 +229,13 @@ WHITENOISE_USE_FINDERS = DEBUG or "PYTEST_VERSION" in os.environ
 OPENBPO_MAX_ATTACHMENT_BYTES = int(
     os.environ.get("OPENBPO_MAX_ATTACHMENT_BYTES", str(25 * 1024 * 1024))
 )
+OPENBPO_MAX_EMAIL_BYTES = int(os.environ.get("OPENBPO_MAX_EMAIL_BYTES", str(35 * 1024 * 1024)))
+OPENBPO_MAIL_DOMAIN = os.environ.get("OPENBPO_MAIL_DOMAIN", "").strip()
+OPENBPO_SMTP_URL = os.environ.get("OPENBPO_SMTP_URL", "").strip()
+# Public web forms: at most this many submissions (and contact replies) per network address and
+# form within the window.
+OPENBPO_FORM_RATE_LIMIT = int(os.environ.get("OPENBPO_FORM_RATE_LIMIT", "5"))
+OPENBPO_FORM_RATE_WINDOW = timedelta(minutes=10)
 # The size limit is checked while the upload is read, before anything reaches the disk.
 FILE_UPLOAD_HANDLERS = [
     "bpo.uploads.SizeLimitUploadHandler",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("contracts/", include("bpo.contracts.urls")),
     path("calendars/", include("bpo.calendars.urls")),
     path("work/", include("bpo.work.urls")),
+    path("intake/", include("bpo.intake.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -16,6 +16,16 @@ ensure_chromium() {
         apt-get install -y -qq --no-install-recommends chromium >/dev/null
 }
 
+ensure_dovecot() {
+    # The IMAP tests fetch mail from a real Dovecot server they start on loopback.
+    command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] && return 0
+    echo "== Installing Dovecot from Debian's packages (IMAP tests)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
+}
+
 pg_bindir() {
     local initdb
     initdb=$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1)
@@ -51,6 +61,7 @@ start_postgres() {
 }
 
 ensure_chromium || { echo "Could not install Chromium" >&2; exit 1; }
+ensure_dovecot || { echo "Could not install Dovecot" >&2; exit 1; }
 mkdir -p test-artifacts
 status=0
 

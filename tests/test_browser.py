@@ -715,3 +715,57 @@ def test_manager_watches_a_queue_fill_and_an_agent_take_the_item(
         # The session-end route is tested in bpo/work/tests/test_live_views.py.
     finally:
         agent_context.close()
+
+
+def test_manager_adds_a_mailbox_and_retries_failed_mail(live_world, page: Page, shot):
+    """A manager gives a service an address on the Intake page, finds a message that failed
+    to be taken in, downloads it as it arrived, retries it, and opens the item it became."""
+    from unittest import mock
+
+    from bpo.intake import actions as intake
+    from bpo.intake.models import Mailbox
+    from bpo.intake.tests import messages
+    from bpo.tenancy.scoping import client_scope
+    from bpo.work.tests.test_items_api import agreed_service
+
+    service = agreed_service(live_world, live_world.own)
+    log_in(page, live_world.people["manager"])
+    nav(page).get_by_role("link", name="Intake").click()
+    expect(page.get_by_test_id("mailboxes")).to_contain_text("No mailbox yet")
+    mailbox_form = page.get_by_test_id("mailbox-form")
+    mailbox_form.get_by_label("Service").select_option(label=f"Own Client GmbH · {service.name}")
+    page.get_by_label("Address").fill("not an address")
+    page.get_by_role("button", name="Add mailbox").click()
+    expect(page.locator(".invalid-feedback, .alert-danger").first).to_be_visible()
+    page.get_by_label("Address").fill("Care@Own.example")
+    page.get_by_label("Display name").fill("Own care team")
+    page.get_by_role("button", name="Add mailbox").click()
+    expect(page.get_by_test_id("mailbox")).to_contain_text("care@own.example")
+
+    with all_clients_unscoped("test setup"):
+        mailbox = Mailbox.objects.get()
+    with client_scope([mailbox.client_id]):
+        stored = intake.inbound_email_store(
+            mailbox=mailbox, raw=messages.corpus("latin1-qp.eml"), channel="smtp"
+        )
+        with mock.patch("bpo.intake.actions.mail.parse", side_effect=RuntimeError("parser bug")):
+            intake.inbound_email_process(inbound_id=stored.pk)
+    page.reload()
+    expect(page.get_by_test_id("failed-count")).to_have_text("1 failed")
+    expect(page.get_by_test_id("inbound-error")).to_contain_text("parser bug")
+    assert_styled(page)
+    shot("intake_failed_message")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name=".eml").click()
+    assert Path(download.value.path()).read_bytes() == messages.corpus("latin1-qp.eml")
+
+    page.get_by_test_id("retry").click()
+    expect(page.locator(".alert-success")).to_contain_text("is processed")
+    row = page.get_by_test_id("inbound-row")
+    expect(row).to_contain_text("Rückerstattung für Bestellung 10046")
+    shot("intake_retried")
+    row.get_by_role("link", name=re.compile(r"^#\d+$")).click()
+    expect(page.get_by_test_id("channel")).to_have_text("E-mail")
+    expect(page.locator("body")).to_contain_text("Ich möchte mein Geld zurück.")
+    shot("intake_item_from_email")

@@ -57,6 +57,7 @@ class Permission(StrEnum):
     VIEW_INTERNAL = "view_internal"
     MANAGE_AGENTS = "manage_agents"
     VIEW_AGENTS = "view_agents"
+    MANAGE_INTAKE = "manage_intake"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -71,6 +72,7 @@ PERMISSION_DESCRIPTIONS = {
     Permission.VIEW_INTERNAL: "see internal notes",
     Permission.VIEW_AGENTS: "see the provider's agents: presence, load and handle time",
     Permission.MANAGE_AGENTS: "certify agents, assign their work and keep their canned responses",
+    Permission.MANAGE_INTAKE: "set up mailboxes, web forms and imports, and retry failed mail",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -92,4 +94,6 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_AGENTS: frozenset({Role.ADMIN, Role.MANAGER}),
     # Who works how long on what is the provider's to manage (the client sees service levels).
     Permission.VIEW_AGENTS: PROVIDER_ROLES,
+    # Mailboxes hold credentials and failed mail holds anyone's words: the provider's managers.
+    Permission.MANAGE_INTAKE: frozenset({Role.ADMIN, Role.MANAGER}),
 }

@@ -64,9 +64,13 @@ def validate_schema(schema: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-def validate_values(schema: list[dict[str, Any]], values: Any) -> dict[str, Any]:
+def validate_values(
+    schema: list[dict[str, Any]], values: Any, *, require: bool = True
+) -> dict[str, Any]:
     """Check a work item's custom-field values against a service's schema; return them cleaned
-    (numbers as Decimal strings, dates ISO). Errors are keyed by field name."""
+    (numbers as Decimal strings, dates ISO). Errors are keyed by field name. ``require=False``
+    lets required fields be missing (work from a channel that cannot know the schema, such as
+    an e-mail: the agent completes them)."""
     if not isinstance(values, dict):
         raise ValidationError({"custom_fields": "Expected an object of field name → value."})
     errors: dict[str, str] = {}
@@ -77,7 +81,7 @@ def validate_values(schema: list[dict[str, Any]], values: Any) -> dict[str, Any]
     for name, field in known.items():
         value = values.get(name)
         if value in (None, ""):
-            if field["required"]:
+            if field["required"] and require:
                 errors[name] = f"{field['label']} is required."
             continue
         try:

@@ -22,6 +22,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Work", reverse("work:mine"), "inboxes"))
     if actor.can(Permission.MANAGE_AGENTS):
         items.append(("Queues & agents", reverse("work:manage"), "kanban"))
+    if actor.can(Permission.MANAGE_INTAKE):
+        items.append(("Intake", reverse("intake:home"), "envelope-paper"))
     items.append(
         ("Clients" if actor.is_provider else "My company", reverse("tenancy:list"), "buildings")
     )

@@ -9,14 +9,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bpo.accounts.models import Assignment, User
@@ -33,6 +35,7 @@ from bpo.work.models import (
     TRANSITIONS,
     Attachment,
     CannedResponse,
+    Channel,
     Contact,
     Event,
     EventKind,
@@ -44,6 +47,7 @@ from bpo.work.models import (
     WorkItem,
     WorkSession,
 )
+from bpo.work.signals import reply_written
 from bpo.workforce.models import AgentProfile, Certification, Presence
 
 MAX_TAGS = 20
@@ -105,9 +109,56 @@ def contact_for(*, client_id: int, email: str, name: str = "") -> Contact:
     return contact
 
 
-def work_item_create(
+class ItemDetails(TypedDict, total=False):
+    """What a new item may carry besides its service (see :func:`work_item_create`)."""
+
+    title: Required[str]
+    description: str
+    priority: str
+    contact_email: str
+    contact_name: str
+    custom_fields: dict[str, Any] | None
+    tags: list[str] | None
+    external_ref: str
+    queue: Queue | None
+    parent: WorkItem | None
+    terms: ServiceTerms | None
+    language: str
+    required_skills: dict[str, int] | None
+    channel: str
+
+
+def work_item_create(*, actor: Actor, service: Service, **details: Unpack[ItemDetails]) -> WorkItem:
+    """Take in one unit of work for a service, under the service's agreed terms (``terms``
+    when the caller already read them with agreed_terms).
+
+    The item waits in the named queue or the service's default queue; its SLA clocks start;
+    in a push queue it goes at once to the eligible available agent who has waited longest.
+    The channel is 'api' unless ``channel`` says otherwise."""
+    actor.require(Permission.REQUEST_WORK, client_id=service.client_id)
+    ensure_client_in_scope(service.client_id)
+    return _create(actor, service=service, **details)
+
+
+def channel_item_create(
     *,
-    actor: Actor,
+    service: Service,
+    origin: str,
+    fields_required: bool = True,
+    **details: Unpack[ItemDetails],
+) -> WorkItem:
+    """Work that arrives with no signed-in user (an e-mail, a public web form): the channel
+    has established where it comes from and for which service; the timeline shows no user and
+    the audit log names ``origin`` (e.g. 'email: anna@shop.example'). ``fields_required=False``
+    for a channel that cannot know the service's custom fields (e-mail): required ones may be
+    missing, for the agent to complete."""
+    ensure_client_in_scope(service.client_id)
+    return _create(None, service=service, origin=origin, fields_required=fields_required, **details)
+
+
+def _create(
+    actor: Actor | None,
+    *,
     service: Service,
     title: str,
     description: str = "",
@@ -122,21 +173,20 @@ def work_item_create(
     terms: ServiceTerms | None = None,
     language: str = "",
     required_skills: dict[str, int] | None = None,
+    channel: str = Channel.API,
+    origin: str = "",
+    fields_required: bool = True,
 ) -> WorkItem:
-    """Take in one unit of work for a service, under the service's agreed terms (``terms``
-    when the caller already read them with agreed_terms).
-
-    The item waits in the named queue or the service's default queue; its SLA clocks start;
-    in a push queue it goes at once to the eligible available agent who has waited longest."""
-    actor.require(Permission.REQUEST_WORK, client_id=service.client_id)
-    ensure_client_in_scope(service.client_id)
+    """Create the item, its first timeline entry and SLA clocks, audited; route it."""
     if terms is None:
         terms = agreed_terms(service)
     elif terms.service_id != service.pk:
         raise ValueError(f"Terms {terms.pk} are not the terms of service {service.pk}.")
     problems: dict[str, Any] = {}
     try:
-        values = fields.validate_values(terms.custom_fields, custom_fields or {})
+        values = fields.validate_values(
+            terms.custom_fields, custom_fields or {}, require=fields_required
+        )
     except ValidationError as exc:
         problems.update({f"custom_fields.{k}": v for k, v in exc.message_dict.items()})
         values = {}
@@ -175,6 +225,7 @@ def work_item_create(
         tags=tags,
         external_ref=external_ref,
         parent=parent,
+        channel=channel,
     )
     try:
         # A savepoint when the caller has a transaction (bulk intake): a failure here undoes
@@ -200,6 +251,8 @@ def work_item_create(
                 priority=item.priority,
                 service=service.key,
                 version=terms.version.number,
+                channel=channel,
+                sender=contact_email if actor is None else "",
             )
             clocks.start(item, item.created_at)
             record(
@@ -210,7 +263,9 @@ def work_item_create(
                     "service": service.key,
                     "priority": item.priority,
                     "external_ref": item.external_ref,
+                    "channel": item.channel,
                 },
+                actor_email=origin,
             )
             if item.queue.routing == Routing.PUSH:
                 _push_item(item)
@@ -632,38 +687,37 @@ def work_item_transfer(
     return locked
 
 
-def _load(user_id: int) -> int:
-    """The agent's open items at every client: capacity is the person's, not per client."""
-    with all_clients_unscoped("an agent's capacity counts their items at every client"):
-        return WorkItem.objects.filter(assignee_id=user_id, state__in=OPEN_STATES).count()
-
-
-def _lock_profile(user: User) -> AgentProfile:
-    """The agent's profile, locked: one routing decision at a time per agent, so two
+def _lock_profile(user: User) -> tuple[AgentProfile, int]:
+    """The agent's profile, locked, and their load: their open items at every client (capacity
+    is the person's, not per client). One routing decision at a time per agent, so two
     concurrent assignments can never take them over capacity."""
-    profile = AgentProfile.objects.select_for_update().filter(user=user).first()
+    with all_clients_unscoped("an agent's capacity counts their items at every client"):
+        load = (
+            WorkItem.objects.filter(assignee_id=OuterRef("user_id"), state__in=OPEN_STATES)
+            .order_by()
+            .values("assignee_id")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+    profiles = AgentProfile.objects.select_for_update(of=("self",)).annotate(
+        load=Coalesce(Subquery(load), 0)
+    )
+    profile = profiles.filter(user=user).first()
     if profile is None:
         AgentProfile.objects.get_or_create(user=user)
-        profile = AgentProfile.objects.select_for_update().get(user=user)
-    return profile
+        profile = profiles.get(user=user)
+    return profile, profile.load  # type: ignore[attr-defined]  # the annotation above
 
 
 def _first_waiting(agent: routing.Agent, *, push_only: bool = False) -> WorkItem | None:
     """The best waiting item the agent may take, locked for this transaction.
 
-    The best few of each eligible queue are read first (cheap at any backlog); the best of
-    those that no other transaction holds is locked with SKIP LOCKED and checked again. When
-    every candidate is taken meanwhile, a wider read follows, and at last the full query, so
-    no eligible item is ever skipped."""
+    In one statement, the best few of each eligible queue are read (cheap at any backlog) and
+    the best of those that no other transaction holds is locked with SKIP LOCKED. When every
+    candidate is taken meanwhile (or nothing waits), a wider read follows, and at last the full
+    query, so no eligible item is ever skipped."""
     for per_queue in (4, 32):
-        ids = routing.best_candidates(agent, per_queue=per_queue, push_only=push_only)
-        if not ids:
-            return None
-        item = _lock_first(
-            WorkItem.objects.filter(
-                pk__in=ids, assignee__isnull=True, state__in=routing.WAITING_STATES
-            ).order_by(*routing.ROUTING_ORDER)
-        )
+        item = _lock_first(routing.best_waiting(agent, per_queue=per_queue, push_only=push_only))
         if item is not None:
             return item
     return _lock_first(routing.waiting_for(agent, push_only=push_only))
@@ -687,8 +741,8 @@ def work_item_next(*, actor: Actor) -> WorkItem | None:
     actor.require(Permission.HANDLE_WORK)
     user = actor.user
     with transaction.atomic():
-        profile = _lock_profile(user)
-        if _load(user.pk) >= profile.capacity:
+        profile, load = _lock_profile(user)
+        if load >= profile.capacity:
             return None
         item = _first_waiting(routing.agent_of(user, profile))
         if item is None:
@@ -715,8 +769,8 @@ def _push_item(item: WorkItem) -> User | None:
         agent = routing.agent_of(profile.user, profile)
         if not routing.agent_may_take(agent, item):
             continue
-        locked = _lock_profile(profile.user)
-        if locked.presence != Presence.AVAILABLE or _load(profile.user_id) >= locked.capacity:
+        locked, load = _lock_profile(profile.user)
+        if locked.presence != Presence.AVAILABLE or load >= locked.capacity:
             continue
         _assign(None, item, profile.user, "routed: waited longest")
         return profile.user
@@ -740,12 +794,12 @@ def push_to_agent(user_id: int) -> list[WorkItem]:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return []
-    profile = _lock_profile(user)
+    profile, load = _lock_profile(user)
     if profile.presence != Presence.AVAILABLE:
         return []
     agent = routing.agent_of(user, profile)
     taken = []
-    for _ in range(max(0, profile.capacity - _load(user_id))):
+    for _ in range(max(0, profile.capacity - load)):
         item = _first_waiting(agent, push_only=True)
         if item is None:
             break
@@ -832,13 +886,16 @@ def _reply(actor: Actor, locked: WorkItem, body: str) -> Event:
         _event(locked, actor, EventKind.STATE, before=State.NEW, after=State.OPEN)
     clocks.replied(locked, event.at)
     record("work_item.replied", obj=locked, after={"event_id": event.pk})
+    reply_written.send(sender=WorkItem, item=locked, event=event)
     return event
 
 
-def _message_in(actor: Actor, locked: WorkItem, body: str) -> Event:
+def _message_in(
+    actor: Actor | None, locked: WorkItem, body: str, *, origin: str = "", **data: Any
+) -> Event:
     if locked.state in (State.CLOSED, State.CANCELLED):
         raise ValidationError({"body": f"The item is {locked.state}; open a new one."})
-    event = _event(locked, actor, EventKind.MESSAGE_IN, body=body)
+    event = _event(locked, actor, EventKind.MESSAGE_IN, body=body, **data)
     if locked.state in (State.RESOLVED, State.PENDING_CONTACT, State.PENDING_CLIENT):
         before = locked.state
         locked.state = State.OPEN
@@ -855,8 +912,69 @@ def _message_in(actor: Actor, locked: WorkItem, body: str) -> Event:
         clocks.state_changed(locked, before, State.OPEN, event.at)
         _offer(locked)
     clocks.contact_wrote(locked, event.at)
-    record("work_item.message_received", obj=locked, after={"event_id": event.pk})
+    record(
+        "work_item.message_received",
+        obj=locked,
+        after={"event_id": event.pk},
+        actor_email=origin,
+    )
     return event
+
+
+def channel_message_in(
+    *, item: WorkItem, body: str, origin: str, sender: str = "", **data: Any
+) -> Event:
+    """A message from the contact that arrived by a channel (an e-mail answering the item):
+    on the timeline with its sender, reopening a resolved item as a message in the app does.
+    The caller's transaction holds it; a closed or cancelled item refuses it (ValidationError)."""
+    locked = WorkItem.objects.select_for_update().get(pk=item.pk)
+    return _message_in(None, locked, _text(body), origin=origin, sender=sender, **data)
+
+
+def channel_attach(
+    *, item: WorkItem, event: Event | None, filename: str, content: bytes, origin: str
+) -> Attachment | str:
+    """Keep a file that came with a channel's message (an e-mail attachment) on the item,
+    public like the message. Returns the attachment, or why the file was not kept (empty, or
+    above the attachment limit: it stays in the stored raw message). The caller deletes
+    ``stored_name`` of attachments it made if its transaction fails."""
+    filename = files.clean_filename(filename)
+    limit = settings.OPENBPO_MAX_ATTACHMENT_BYTES
+    if not content:
+        return f"{filename!r} is empty: not attached."
+    if len(content) > limit:
+        return too_large_message(filename, limit) + " It is kept in the original message."
+    upload = ContentFile(content, name=filename)
+    facts = files.inspect(upload, filename)
+    stored_name = storages["attachments"].save(
+        f"{item.client_id}/{timezone.now():%Y-%m}/{uuid.uuid4().hex}", upload
+    )
+    attachment = Attachment.objects.create(
+        client_id=item.client_id,
+        item=item,
+        event=event,
+        internal=False,
+        filename=filename,
+        content_type=facts.content_type,
+        size=facts.size,
+        sha256=facts.sha256,
+        stored_name=stored_name,
+        uploaded_by=None,
+    )
+    record(
+        "work_item.attachment_added",
+        obj=item,
+        after={
+            "attachment_id": attachment.pk,
+            "filename": filename,
+            "content_type": facts.content_type,
+            "size": facts.size,
+            "sha256": facts.sha256,
+            "event_id": event.pk if event else None,
+        },
+        actor_email=origin,
+    )
+    return attachment
 
 
 def _text(body: str) -> str:

@@ -101,7 +101,7 @@ class ItemDetailsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.schema = schema
         for spec in schema:
-            self.fields[CUSTOM_FIELD_PREFIX + spec["name"]] = _custom_field(spec)
+            self.fields[CUSTOM_FIELD_PREFIX + spec["name"]] = custom_field(spec)
 
     @staticmethod
     def initial_from(item: Any) -> dict[str, Any]:
@@ -120,15 +120,7 @@ class ItemDetailsForm(forms.Form):
     def changes(self) -> dict[str, Any]:
         """The cleaned data as work_item_update takes it (empty custom fields are cleared)."""
         data = self.cleaned_data
-        custom: dict[str, Any] = {}
-        for spec in self.schema:
-            value = data.get(CUSTOM_FIELD_PREFIX + spec["name"])
-            if value in (None, ""):
-                custom[spec["name"]] = None
-            elif spec["type"] == "boolean":
-                custom[spec["name"]] = value == "true"
-            else:
-                custom[spec["name"]] = value
+        custom = custom_values(self.schema, data)
         return {
             "title": data["title"],
             "description": data["description"],
@@ -138,7 +130,25 @@ class ItemDetailsForm(forms.Form):
         }
 
 
-def _custom_field(spec: dict[str, Any]) -> forms.Field:
+def custom_values(
+    schema: list[dict[str, Any]], data: dict[str, Any], *, keep_empty: bool = True
+) -> dict[str, Any]:
+    """The custom-field values of a form's cleaned data, as the actions take them (an empty
+    field None, or left out with ``keep_empty=False``)."""
+    custom: dict[str, Any] = {}
+    for spec in schema:
+        value = data.get(CUSTOM_FIELD_PREFIX + spec["name"])
+        if value in (None, ""):
+            if keep_empty:
+                custom[spec["name"]] = None
+        elif spec["type"] == "boolean":
+            custom[spec["name"]] = value == "true"
+        else:
+            custom[spec["name"]] = value
+    return custom
+
+
+def custom_field(spec: dict[str, Any]) -> forms.Field:
     """A form field for one custom field; its values are checked by the action."""
     label = spec.get("label") or spec["name"]
     help_text = "Required." if spec.get("required") else ""

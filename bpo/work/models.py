@@ -65,6 +65,16 @@ class Contact(ClientOwnedModel):
         return f"{self.name} <{self.email}>" if self.name else self.email
 
 
+class Channel(models.TextChoices):
+    """How an item reached the provider (volumes by channel are part of the client's view)."""
+
+    API = "api", "API"
+    EMAIL = "email", "E-mail"
+    FORM = "form", "Web form"
+    IMPORT = "import", "File import"
+    WEB = "web", "Web UI"
+
+
 class Routing(models.TextChoices):
     PULL = "pull", "Pull: agents press Get next"
     PUSH = "push", "Push: offered to the agent who has waited longest"
@@ -151,6 +161,7 @@ class WorkItem(ClientOwnedModel):
     custom_fields = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     external_ref = models.CharField(max_length=120, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.API)
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
     )

@@ -120,8 +120,9 @@ def timeline_entries(
     labels = {f["name"]: f.get("label") or f["name"] for f in schema or []}
     entries = []
     for event in events:
-        who = event.actor.full_name if event.actor else "OpenBPO"
         data = event.data or {}
+        # No user: the system, or a contact who wrote by a channel (an e-mail, a web form).
+        who = event.actor.full_name if event.actor else str(data.get("sender") or "OpenBPO")
         kind = event.kind
         if kind == EventKind.MESSAGE_IN:
             entry = TimelineEntry(

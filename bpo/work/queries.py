@@ -210,6 +210,12 @@ def timeline(*, actor: Actor, item: WorkItem) -> QuerySet[Event]:
     return events.prefetch_related(Prefetch("attachments", queryset=files))
 
 
+def public_timeline(item: WorkItem) -> QuerySet[Event]:
+    """The item's public events in order (what its contact may read through their private
+    link: no internal entries), without files."""
+    return Event.objects.filter(item=item, internal=False).select_related("actor").order_by("id")
+
+
 def attachments_of(*, actor: Actor, item: WorkItem) -> QuerySet[Attachment]:
     """The files on an item that the actor may see."""
     rows = Attachment.objects.filter(item=item)
@@ -276,6 +282,14 @@ def queues_visible(*, actor: Actor, service_id: int | None = None) -> QuerySet[Q
 
 # An open item due within this time counts as at risk on the manager's queue view.
 AT_RISK_WITHIN = timedelta(hours=1)
+
+
+def deliveries_of(*, actor: Actor, item: WorkItem) -> list[Any]:
+    """The item's outgoing e-mail and how its delivery went (the intake app's outbox, through
+    its relation to the item), for the provider's staff; empty for anyone else."""
+    if not (actor.is_provider and actor.can(Permission.HANDLE_WORK, client_id=item.client_id)):
+        return []
+    return list(item.outbound_emails.order_by("id"))  # type: ignore[attr-defined]
 
 
 def clocks_of(*, actor: Actor, item: WorkItem) -> QuerySet[SlaClock]:

@@ -175,6 +175,7 @@ class ItemOut(Schema):
     custom_fields: dict[str, Any]
     tags: list[str]
     external_ref: str
+    channel: str = Field(description="How it arrived: api, email, form, import or web.")
     parent_id: int | None
     assignee_id: int | None
     assigned_at: datetime | None

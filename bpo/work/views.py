@@ -261,6 +261,7 @@ def _render_item(
         "item": item,
         "opened": format_ago(now - item.created_at),
         "clocks": clock_rows(queries.clocks_of(actor=actor, item=item), now),
+        "deliveries": queries.deliveries_of(actor=actor, item=item),
         "others": (queries.others_working_on(actor=actor, item=item) if actor.is_provider else []),
         "heartbeat": actor.is_provider and can_handle,
         "heartbeat_seconds": settings.OPENBPO_HEARTBEAT_SECONDS,

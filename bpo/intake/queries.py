@@ -1,0 +1,99 @@
+"""Intake reads: mailboxes and inbound mail, for the provider's managers; the delivery of an
+item's outgoing mail, for the people working on it."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db.models import QuerySet
+
+from bpo.accounts.roles import Permission
+from bpo.audit.log import record
+from bpo.contracts.models import Service
+from bpo.intake.models import ContactLink, InboundEmail, Mailbox, OutboundEmail, WebForm
+from bpo.tenancy.context import Actor
+from bpo.tenancy.scoping import all_clients_unscoped
+from bpo.work.models import WorkItem
+
+
+def mailboxes_visible(*, actor: Actor, service_id: int | None = None) -> QuerySet[Mailbox]:
+    """The mailboxes of the services in scope (managers)."""
+    actor.require(Permission.MANAGE_INTAKE)
+    rows = Mailbox.objects.select_related("service")
+    return rows.filter(service_id=service_id) if service_id is not None else rows
+
+
+def services_for_mailboxes(*, actor: Actor) -> QuerySet[Service]:
+    """The services in scope a manager may give an address, by client and name."""
+    actor.require(Permission.MANAGE_INTAKE)
+    return Service.objects.select_related("client").order_by("client__name", "name")
+
+
+def mailbox_get(*, actor: Actor, mailbox_id: int) -> Mailbox:
+    """A mailbox in scope; raises Mailbox.DoesNotExist."""
+    return mailboxes_visible(actor=actor).get(pk=mailbox_id)
+
+
+def inbound_visible(
+    *, actor: Actor, status: str | None = None, mailbox_id: int | None = None
+) -> QuerySet[InboundEmail]:
+    """Inbound messages in scope, newest first (managers: the failed ones wait for them)."""
+    actor.require(Permission.MANAGE_INTAKE)
+    rows = InboundEmail.objects.select_related("mailbox").order_by("-id")
+    if status:
+        rows = rows.filter(status=status)
+    if mailbox_id is not None:
+        rows = rows.filter(mailbox_id=mailbox_id)
+    return rows
+
+
+def inbound_get(*, actor: Actor, message_id: int) -> InboundEmail:
+    """An inbound message in scope; raises InboundEmail.DoesNotExist."""
+    return inbound_visible(actor=actor).get(pk=message_id)
+
+
+def inbound_raw(*, actor: Actor, message_id: int) -> tuple[InboundEmail, File]:
+    """A message's raw bytes as they arrived, opened for reading: a view of personal data,
+    written to the access log."""
+    message = inbound_get(actor=actor, message_id=message_id)
+    content = storages["mail"].open(message.stored_name, "rb")
+    record("inbound_email.raw_viewed", obj=message, after={"size": message.size})
+    return message, content
+
+
+def outbound_of(*, actor: Actor, item: WorkItem) -> QuerySet[OutboundEmail]:
+    """The item's outgoing mail and how its delivery went (provider staff)."""
+    actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
+    return OutboundEmail.objects.filter(item=item).order_by("id")
+
+
+def web_forms_visible(*, actor: Actor) -> QuerySet[WebForm]:
+    """The public forms of the services in scope (managers)."""
+    actor.require(Permission.MANAGE_INTAKE)
+    return WebForm.objects.select_related("service__client").order_by("client__name", "title")
+
+
+def web_form_get(*, actor: Actor, form_id: int) -> WebForm:
+    """A public form in scope; raises WebForm.DoesNotExist."""
+    return web_forms_visible(actor=actor).get(pk=form_id)
+
+
+def public_form(key: str) -> WebForm | None:
+    """The active form at a public address, whatever its client (the address decides)."""
+    with all_clients_unscoped("a public form is found by its address, before any scope"):
+        return (
+            WebForm.objects.filter(key=key, active=True).select_related("service", "client").first()
+        )
+
+
+def contact_link(token: str) -> ContactLink | None:
+    """The contact link of a token, whatever its client (only the token's owner has it)."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with all_clients_unscoped("a contact link is found by its token, before any scope"):
+        return (
+            ContactLink.objects.filter(token_digest=digest)
+            .select_related("item__contact", "item__terms", "form")
+            .first()
+        )

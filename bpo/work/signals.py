@@ -1,0 +1,7 @@
+"""What the work app tells the apps built on it, inside the transaction of the change."""
+
+from django.dispatch import Signal
+
+# A reply to the contact was written (kwargs: item, event). Intake puts it in the outbox when
+# the item has a contact to mail; receivers run in the reply's transaction.
+reply_written = Signal()
