@@ -23,7 +23,8 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _attachments_in_test_directory(settings, tmp_path_factory):
-    """Uploaded files and raw mail go to the test run's temporary directory, never into var/."""
+    """Uploaded files, raw mail and import files go to the test run's temporary directory,
+    never into var/."""
     settings.STORAGES = {
         **settings.STORAGES,
         "attachments": {
@@ -33,6 +34,10 @@ def _attachments_in_test_directory(settings, tmp_path_factory):
         "mail": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": tmp_path_factory.getbasetemp() / "mail"},
+        },
+        "imports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path_factory.getbasetemp() / "imports"},
         },
     }
 

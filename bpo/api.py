@@ -55,7 +55,7 @@ def _register_routers() -> None:
     from bpo.accounts.api import router as accounts_router
     from bpo.calendars.api import router as calendars_router
     from bpo.contracts.api import router as contracts_router
-    from bpo.intake.api import inbound_router, mailboxes_router
+    from bpo.intake.api import imports_router, inbound_router, mailboxes_router
     from bpo.tenancy.api import router as clients_router
     from bpo.work.api import (
         attachments_router,
@@ -82,6 +82,7 @@ def _register_routers() -> None:
     api.add_router("/canned-responses", canned_router)
     api.add_router("/mailboxes", mailboxes_router)
     api.add_router("/inbound-emails", inbound_router)
+    api.add_router("/imports", imports_router)
 
 
 _register_routers()

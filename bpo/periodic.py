@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bpo.intake.tasks import imap_poll_job, inbound_unfinished_job, outbox_send_job
+from bpo.intake.tasks import (
+    imap_poll_job,
+    imports_resume_job,
+    inbound_unfinished_job,
+    outbox_send_job,
+)
 from bpo.work.tasks import idempotency_purge_job, sla_sweep_job
 
 
@@ -32,4 +37,5 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("outbox_send", outbox_send_job, every=timedelta(seconds=15)),
     Periodic("inbound_unfinished", inbound_unfinished_job, every=timedelta(minutes=1)),
     Periodic("imap_poll", imap_poll_job, every=timedelta(minutes=1)),
+    Periodic("imports_resume", imports_resume_job, every=timedelta(minutes=1)),
 )

@@ -214,6 +214,15 @@ STORAGES = {
             "directory_permissions_mode": 0o700,
         },
     },
+    # Uploaded import files (CSV, XLSX), kept as uploaded: one directory per client.
+    "imports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": VAR_DIR / "imports",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -769,3 +769,59 @@ def test_manager_adds_a_mailbox_and_retries_failed_mail(live_world, page: Page, 
     expect(page.get_by_test_id("channel")).to_have_text("E-mail")
     expect(page.locator("body")).to_contain_text("Ich möchte mein Geld zurück.")
     shot("intake_item_from_email")
+
+
+def test_manager_imports_a_file_fixes_the_mapping_and_watches_the_progress(
+    live_world, page: Page, shot, tmp_path
+):
+    """A manager uploads a CSV whose Priority column has a word the service does not know, sees
+    the problem by row and column, leaves that column out, starts the import and watches the
+    progress bar fill as the worker takes the rows in."""
+    from django.core.management import call_command
+
+    from bpo.work.tests.test_items_api import agreed_service
+
+    service = agreed_service(live_world, live_world.own)
+    path = tmp_path / "monday.csv"
+    path.write_text(
+        "Reference;Subject;E-mail;Priority;Order\n"
+        "M-1;Parcel never arrived;anna@customer.example;high;A-1\n"
+        "M-2;Wrong size;ben@customer.example;whenever;A-2\n"
+        "M-3;Refund missing;cy@customer.example;low;A-3\n"
+    )
+    log_in(page, live_world.people["manager"])
+    nav(page).get_by_role("link", name="Imports").click()
+    expect(page.get_by_test_id("imports")).to_contain_text("No import yet")
+    form = page.get_by_test_id("import-form")
+    form.get_by_label("Service").select_option(label=f"Own Client GmbH · {service.name}")
+    form.get_by_label("CSV or Excel file").set_input_files(str(path))
+    form.get_by_role("button", name="Upload and check").click()
+
+    expect(page.get_by_test_id("import-status")).to_have_text("has errors")
+    error = page.get_by_test_id("import-error")
+    expect(error).to_have_count(1)
+    expect(error).to_contain_text("3")
+    expect(error).to_contain_text("Priority (D)")
+    expect(error).to_contain_text("'whenever' is not a priority")
+    expect(page.get_by_test_id("column-B")).to_have_value("title")
+    expect(page.locator("body")).to_contain_text("Parcel never arrived")  # sample values
+    assert_styled(page)
+    shot("import_problems")
+
+    page.get_by_test_id("column-D").select_option("")
+    page.get_by_test_id("import-save-mapping").click()
+    expect(page.locator(".alert-success")).to_contain_text("Every row is valid: 3 rows")
+    page.get_by_test_id("import-start").click()
+    expect(page.get_by_test_id("import-progress")).to_contain_text("Waiting for the worker")
+    call_command("db_worker", batch=True, startup_delay=False)
+    counts = page.get_by_test_id("import-counts")
+    expect(counts).to_contain_text("3 items created", timeout=TIMEOUT_MS)
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    expect(page.get_by_test_id("import-status")).to_have_text("imported")
+    shot("import_done")
+    with all_clients_unscoped("test"):
+        assert sorted(WorkItem.objects.values_list("external_ref", flat=True)) == [
+            "M-1",
+            "M-2",
+            "M-3",
+        ]

@@ -36,7 +36,7 @@ from bpo.contracts.models import (
     SlaPolicy,
     SlaTarget,
 )
-from bpo.intake.models import ContactLink, InboundEmail, Mailbox, WebForm
+from bpo.intake.models import ContactLink, ImportJob, InboundEmail, Mailbox, WebForm
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.models import Attachment, CannedResponse, Notification, Queue, WorkItem
 from bpo.workforce.models import Certification
@@ -78,6 +78,7 @@ EVERYONE = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 MEMBER_VIEWERS = frozenset({"admin", "client_admin"})
 CONTRACT_MANAGERS = frozenset({"admin", "manager"})
+IMPORTERS = frozenset({"admin", "manager", "client_admin"})
 CLIENT_SIDE = frozenset(role.value for role in CLIENT_ROLES)
 
 
@@ -424,6 +425,44 @@ def public_form_url(world, user, target) -> str:
         return f"/intake/f/{make_web_form(_client_of(world, target)).key}/"
 
 
+MATRIX_CSV = b"Title,Reference\r\nMatrix row,MX-1\r\n"
+
+
+def make_import(client, status: str = "ready") -> ImportJob:
+    """A checked import of the client's agreed service, its file stored."""
+    service = make_contract(client, "active").terms.service
+    admin = User.objects.filter(memberships__client=client).first() or User.objects.first()
+    stored = storages["imports"].save(f"{client.pk}/matrix.csv", ContentFile(MATRIX_CSV))
+    return ImportJob.objects.create(
+        client=client,
+        service=service,
+        created_by=admin,
+        file_name="matrix.csv",
+        stored_name=stored,
+        size=len(MATRIX_CSV),
+        sha256="0" * 64,
+        kind="csv",
+        encoding="utf-8",
+        delimiter=",",
+        headers=["Title", "Reference"],
+        mapping=["title", "external_ref"],
+        status=status,
+        rows_total=1,
+    )
+
+
+def make_failed_import(client) -> ImportJob:
+    return make_import(client, status="failed")
+
+
+def body_import_upload(world, user, target) -> dict[str, Any]:
+    service_id = body_service(world, user, target)["service_id"]
+    return {
+        "service_id": str(service_id),
+        "file": SimpleUploadedFile("matrix.csv", MATRIX_CSV, content_type="text/csv"),
+    }
+
+
 MATRIX_TOKEN = "matrix-contact-token"
 
 
@@ -482,6 +521,7 @@ def body_client(world, user, target) -> dict[str, Any]:
 
 HANDLERS = frozenset({"admin", "manager", "agent", "qa"})
 MANAGERS = frozenset({"admin", "manager"})
+IMPORTERS = frozenset({"admin", "manager", "client_admin"})
 STAFF = frozenset(role.value for role in Role if role.is_provider_role)
 AGENT_MANAGERS = MANAGERS
 # Canned responses are the provider's working material: to anyone who does not handle work
@@ -1099,6 +1139,37 @@ MATRIX: dict[str, Route] = {
         targets=TARGETS,
         permission_first=True,
     ),
+    "intake:imports": Route("GET", fixed("/intake/imports/"), IMPORTERS, permission_first=True),
+    "intake:import": Route(
+        "GET",
+        owned_url("/intake/imports/{id}/", make_import),
+        IMPORTERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "intake:import_progress": Route(
+        "GET",
+        owned_url("/intake/imports/{id}/progress/", make_import),
+        IMPORTERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "intake:import_start": Route(
+        "POST",
+        owned_url("/intake/imports/{id}/start/", make_import),
+        IMPORTERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "intake:import_resume": Route(
+        "POST",
+        owned_url("/intake/imports/{id}/resume/", make_failed_import),
+        IMPORTERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
     # Public pages: the form's address or the contact's token is the key, whoever asks (a
     # missing or offline form and a wrong token are 404: bpo/intake/tests/test_web_forms.py).
     "intake:public_form": Route("GET", public_form_url, EVERYONE, anonymous=200),
@@ -1166,6 +1237,50 @@ MATRIX: dict[str, Route] = {
         "POST",
         owned_url("/api/v1/inbound-emails/{id}/retry", make_inbound),
         MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "GET /api/v1/imports": Route("GET", fixed("/api/v1/imports"), IMPORTERS, permission_first=True),
+    "POST /api/v1/imports": Route(
+        "POST",
+        fixed("/api/v1/imports"),
+        IMPORTERS,
+        ok=201,
+        targets=TARGETS,
+        permission_first=True,
+        missing=422,
+        hidden=422,
+        body=body_import_upload,
+        multipart=True,
+    ),
+    "GET /api/v1/imports/{import_id}": Route(
+        "GET",
+        owned_url("/api/v1/imports/{id}", make_import),
+        IMPORTERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "PUT /api/v1/imports/{import_id}/mapping": Route(
+        "PUT",
+        owned_url("/api/v1/imports/{id}/mapping", make_import),
+        IMPORTERS,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"mapping": ["title", ""]},
+    ),
+    "POST /api/v1/imports/{import_id}/start": Route(
+        "POST",
+        owned_url("/api/v1/imports/{id}/start", make_import),
+        IMPORTERS,
+        ok=202,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "POST /api/v1/imports/{import_id}/resume": Route(
+        "POST",
+        owned_url("/api/v1/imports/{id}/resume", make_failed_import),
+        IMPORTERS,
+        ok=202,
         targets=TARGETS,
         permission_first=True,
     ),

@@ -58,6 +58,7 @@ class Permission(StrEnum):
     MANAGE_AGENTS = "manage_agents"
     VIEW_AGENTS = "view_agents"
     MANAGE_INTAKE = "manage_intake"
+    IMPORT_WORK = "import_work"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -72,7 +73,8 @@ PERMISSION_DESCRIPTIONS = {
     Permission.VIEW_INTERNAL: "see internal notes",
     Permission.VIEW_AGENTS: "see the provider's agents: presence, load and handle time",
     Permission.MANAGE_AGENTS: "certify agents, assign their work and keep their canned responses",
-    Permission.MANAGE_INTAKE: "set up mailboxes, web forms and imports, and retry failed mail",
+    Permission.MANAGE_INTAKE: "set up mailboxes and web forms, and retry failed mail",
+    Permission.IMPORT_WORK: "import work items from CSV and Excel files",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -96,4 +98,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_AGENTS: PROVIDER_ROLES,
     # Mailboxes hold credentials and failed mail holds anyone's words: the provider's managers.
     Permission.MANAGE_INTAKE: frozenset({Role.ADMIN, Role.MANAGER}),
+    # A file of work is a batch of requests: the provider's managers, or the client's admin
+    # sending the day's batch.
+    Permission.IMPORT_WORK: frozenset({Role.ADMIN, Role.MANAGER, Role.CLIENT_ADMIN}),
 }

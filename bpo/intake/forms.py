@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from bpo.intake.models import ImapSecurity
+from bpo.intake.tabular import ENCODINGS
 from bpo.work.forms import CUSTOM_FIELD_PREFIX, custom_field, custom_values
 
 
@@ -85,6 +86,24 @@ class WebFormForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Shown above the form.",
+    )
+
+    def __init__(self, *args: Any, services: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].choices = services  # type: ignore[attr-defined]
+
+
+class ImportUploadForm(forms.Form):
+    service = forms.TypedChoiceField(coerce=int, label="Service")
+    file = forms.FileField(
+        label="CSV or Excel file",
+        help_text="The first row names the columns. CSV (any delimiter) or .xlsx, first sheet.",
+    )
+    encoding = forms.ChoiceField(
+        label="Encoding (CSV)",
+        required=False,
+        choices=[("", "Detect (UTF-8, or UTF-16 with a byte-order mark)"), *ENCODINGS.items()],
+        help_text="A CSV saved by Excel on Windows is usually Windows-1252.",
     )
 
     def __init__(self, *args: Any, services: list[tuple[int, str]], **kwargs: Any) -> None:

@@ -212,3 +212,81 @@ class ContactLink(ClientOwnedModel):
     form = models.ForeignKey(WebForm, on_delete=models.PROTECT, related_name="+")
     token_digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded: map its columns"
+    INVALID = "invalid", "Has errors: fix the file or the mapping"
+    READY = "ready", "Checked: ready to import"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Stopped with an error"
+
+
+class ImportJob(ClientOwnedModel):
+    """A CSV or XLSX file of work for a service: stored as uploaded, its columns mapped to work
+    item fields, every row checked before anything is written, then taken in batch by batch.
+
+    ``rows_done`` moves in the transaction that writes each batch's items, so an import killed
+    halfway resumes after its last written batch and ends with exactly the rows of the file;
+    rows whose external reference the client already has are skipped, so a file imported twice
+    creates nothing twice."""
+
+    service = models.ForeignKey(
+        "contracts.Service", on_delete=models.PROTECT, related_name="imports"
+    )
+    queue = models.ForeignKey(
+        "work.Queue", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", help_text="Who imports."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255, help_text="The name it was uploaded with.")
+    stored_name = models.CharField(max_length=300, help_text="The file in import storage.")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    kind = models.CharField(max_length=4, choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")])
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    headers = models.JSONField(default=list)
+    # One target per column, in the columns' order: a work item field, "cf:<name>" for a
+    # custom field, or "" for a column left out.
+    mapping = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    rows_total = models.PositiveIntegerField(default=0, help_text="Rows after the header.")
+    rows_existing = models.PositiveIntegerField(
+        default=0, help_text="Rows whose external reference the client had when they were checked."
+    )
+    errors = models.JSONField(default=list, blank=True, help_text="The first errors found.")
+    error_count = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # Progress, written with each batch.
+    rows_done = models.PositiveIntegerField(default=0, help_text="Rows taken in (or blank).")
+    items_created = models.PositiveIntegerField(default=0)
+    items_skipped = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True, help_text="Why the import stopped.")
+    # The process importing now, and when it last wrote: a run that stops writing for longer
+    # than the lease was killed, and another takes over where it left off.
+    runner = models.CharField(max_length=40, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["client", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="import_running")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.file_name}"
+
+    @property
+    def percent(self) -> int:
+        """How far the import is, in whole percent of the file's rows."""
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_done * 100 // max(1, self.rows_total))

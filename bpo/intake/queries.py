@@ -1,9 +1,10 @@
-"""Intake reads: mailboxes and inbound mail, for the provider's managers; the delivery of an
-item's outgoing mail, for the people working on it."""
+"""Intake reads: mailboxes and inbound mail, for the provider's managers; file imports, for
+those who may import; the delivery of an item's outgoing mail, for the people working on it."""
 
 from __future__ import annotations
 
 import hashlib
+from itertools import islice
 
 from django.core.files import File
 from django.core.files.storage import storages
@@ -12,7 +13,14 @@ from django.db.models import QuerySet
 from bpo.accounts.roles import Permission
 from bpo.audit.log import record
 from bpo.contracts.models import Service
-from bpo.intake.models import ContactLink, InboundEmail, Mailbox, OutboundEmail, WebForm
+from bpo.intake.models import (
+    ContactLink,
+    ImportJob,
+    InboundEmail,
+    Mailbox,
+    OutboundEmail,
+    WebForm,
+)
 from bpo.tenancy.context import Actor
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.models import WorkItem
@@ -97,3 +105,39 @@ def contact_link(token: str) -> ContactLink | None:
             .select_related("item__contact", "item__terms", "form")
             .first()
         )
+
+
+def imports_visible(*, actor: Actor, service_id: int | None = None) -> QuerySet[ImportJob]:
+    """The file imports of the clients in scope, newest first (those who may import)."""
+    actor.require(Permission.IMPORT_WORK)
+    rows = ImportJob.objects.select_related("service__client", "created_by").order_by("-id")
+    return rows.filter(service_id=service_id) if service_id is not None else rows
+
+
+def import_get(*, actor: Actor, import_id: int) -> ImportJob:
+    """An import in scope; raises ImportJob.DoesNotExist."""
+    return imports_visible(actor=actor).get(pk=import_id)
+
+
+def services_for_imports(*, actor: Actor) -> QuerySet[Service]:
+    """The services in scope a person may import work into, by client and name."""
+    actor.require(Permission.IMPORT_WORK)
+    return Service.objects.select_related("client").order_by("client__name", "name")
+
+
+def import_preview(*, actor: Actor, job: ImportJob, rows: int = 3) -> list[list[str]]:
+    """The first rows of an import's file, one list of cell texts per column (what the person
+    mapping the columns sees): a view of personal data, written to the access log."""
+    from bpo.intake.imports import table_of
+    from bpo.intake.tabular import TableError, cell_text
+
+    actor.require(Permission.IMPORT_WORK, client_id=job.client_id)
+    columns: list[list[str]] = [[] for _ in job.headers]
+    try:
+        for _, cells in islice((r for r in table_of(job).rows() if r[1]), rows):
+            for index, column in enumerate(columns):
+                column.append(cell_text(cells[index]) if index < len(cells) else "")
+    except TableError:
+        return columns  # the check names the problem; the preview shows what it could read
+    record("import.previewed", obj=job, after={"rows": rows})
+    return columns

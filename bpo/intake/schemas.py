@@ -7,8 +7,9 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from bpo.apitypes import DbId, StrictDbId
-from bpo.intake.models import ImapSecurity, InboundStatus
+from bpo.apitypes import DbId, QueryText, StrictDbId
+from bpo.intake.models import ImapSecurity, ImportStatus, InboundStatus
+from bpo.intake.tabular import ENCODINGS
 from bpo.paging import PageParams
 
 
@@ -106,3 +107,80 @@ class InboundPage(Schema):
 class InboundParams(PageParams):
     status: InboundStatus | None = None
     mailbox_id: DbId | None = None
+
+
+class ImportForm(Schema):
+    """The form fields beside the uploaded file."""
+
+    service_id: DbId = Field(description="The service the file's items are for.")
+    queue_id: DbId | None = Field(
+        default=None, description="The queue they wait in (default: the service's default queue)."
+    )
+    encoding: QueryText = Field(
+        default="",
+        max_length=20,
+        description="A CSV file's encoding, one of "
+        + ", ".join(ENCODINGS)
+        + "; empty: UTF-8, or UTF-16 with a byte-order mark.",
+    )
+
+
+class ImportProblem(Schema):
+    row: int | None = Field(description="The row as a spreadsheet numbers it (header = 1).")
+    column: str = Field(description="The column's header and letter, as in 'Priority (C)'.")
+    message: str
+
+
+class ImportOut(Schema):
+    id: int
+    client_id: int
+    service_id: int
+    queue_id: int | None
+    created_by_id: int
+    created_at: datetime
+    file_name: str
+    size: int
+    sha256: str
+    kind: str = Field(description="csv or xlsx.")
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    mapping: list[str] = Field(
+        description="Per column, the field it fills: a work item field, 'cf:<name>' for a "
+        "custom field, or '' for a column left out."
+    )
+    status: ImportStatus
+    rows_total: int
+    rows_existing: int = Field(description="Rows whose external reference the client has.")
+    error_count: int
+    errors: list[ImportProblem] = Field(description="The first problems the check found.")
+    checked_at: datetime | None
+    rows_done: int
+    items_created: int
+    items_skipped: int
+    percent: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    failure: str
+
+
+class ImportDetailOut(ImportOut):
+    targets: dict[str, str] = Field(description="What a column can fill: {target: label}.")
+
+
+class ImportPage(Schema):
+    items: list[ImportOut]
+    next_cursor: int | None
+
+
+class ImportParams(PageParams):
+    service_id: DbId | None = None
+    status: ImportStatus | None = None
+
+
+class ImportMappingIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    mapping: list[StrictStr] = Field(
+        max_length=200, description="One target per column, in the columns' order."
+    )

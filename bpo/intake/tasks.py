@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from bpo.intake import actions, imap, outbox
+from bpo.intake import actions, imap, imports, outbox
 from bpo.tenancy.scoping import client_scope
 
 
@@ -38,3 +38,24 @@ def imap_poll_job() -> dict[str, int]:
         "fetched": report.fetched,
         "failed_mailboxes": report.failed_mailboxes,
     }
+
+
+@task()
+def import_run_job(job_id: int, client_id: int) -> dict[str, int | str]:
+    """Run a started file import (from where it stopped, if it was stopped)."""
+    with client_scope([client_id]):
+        try:
+            job = imports.import_run(job_id=job_id)
+        except imports.ImportBusy:
+            return {"status": "running elsewhere"}
+    return {"status": job.status, "created": job.items_created, "skipped": job.items_skipped}
+
+
+@task()
+def imports_resume_job() -> int:
+    """Periodic: start again the imports whose runner was killed; each resumes after its last
+    written batch."""
+    stalled = imports.imports_stalled()
+    for job_id, client_id in stalled:
+        import_run_job.enqueue(job_id=job_id, client_id=client_id)
+    return len(stalled)

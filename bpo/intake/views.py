@@ -1,5 +1,6 @@
 """Web UI: intake for the provider's managers — the services' mailboxes, and the mail that came
-in, with the failed messages to download and retry."""
+in, with the failed messages to download and retry; file imports (managers and client admins);
+the public request forms and contacts' status pages."""
 
 from __future__ import annotations
 
@@ -14,9 +15,23 @@ from django.views.decorators.http import require_POST
 from bpo.accounts.forms import add_validation_errors
 from bpo.accounts.roles import Permission
 from bpo.audit.middleware import client_ip
-from bpo.intake import actions, queries
-from bpo.intake.forms import ContactReplyForm, MailboxForm, PublicRequestForm, WebFormForm
-from bpo.intake.models import InboundEmail, InboundStatus, Mailbox, WebForm
+from bpo.intake import actions, imports, queries
+from bpo.intake.forms import (
+    ContactReplyForm,
+    ImportUploadForm,
+    MailboxForm,
+    PublicRequestForm,
+    WebFormForm,
+)
+from bpo.intake.models import (
+    ImportJob,
+    ImportStatus,
+    InboundEmail,
+    InboundStatus,
+    Mailbox,
+    WebForm,
+)
+from bpo.intake.tabular import column_letter
 from bpo.tenancy.context import Actor, request_actor
 from bpo.tenancy.scoping import client_scope
 from bpo.work import queries as work_queries
@@ -262,3 +277,129 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
                 status=status,
             )
         )
+
+
+# --- File imports -----------------------------------------------------------------------------
+
+
+@login_required
+def imports_page(request: HttpRequest) -> HttpResponse:
+    """The imports of the clients in scope, and a form to upload a file."""
+    actor = request_actor(request)
+    actor.require(Permission.IMPORT_WORK)
+    services = [
+        (s.pk, f"{s.client.name} · {s.name}") for s in queries.services_for_imports(actor=actor)
+    ]
+    form = ImportUploadForm(request.POST or None, request.FILES or None, services=services)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data["file"]
+        try:
+            service = work_queries.service_get(actor=actor, service_id=data["service"])
+            job = imports.import_upload(
+                actor=actor,
+                service=service,
+                upload=upload,
+                file_name=upload.name,
+                encoding=data["encoding"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            return redirect("intake:import", import_id=job.pk)
+    return render(
+        request,
+        "intake/imports.html",
+        {"imports": queries.imports_visible(actor=actor)[:RECENT], "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _import(actor: Actor, import_id: int) -> ImportJob:
+    try:
+        return queries.import_get(actor=actor, import_id=import_id)
+    except ImportJob.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@login_required
+def import_page(request: HttpRequest, import_id: int) -> HttpResponse:
+    """One import: its columns with a few sample values and the field each fills, the errors
+    of the check with row and column, and its progress once started. Posting the columns'
+    targets saves the mapping and checks every row again."""
+    actor = request_actor(request)
+    job = _import(actor, import_id)
+    if request.method == "POST":
+        mapping = [request.POST.get(f"column-{i}", "") for i in range(len(job.headers))]
+        try:
+            job = imports.import_map(actor=actor, job=job, mapping=mapping)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if job.status == ImportStatus.READY:
+                messages.success(
+                    request, f"Every row is valid: {job.rows_total:,} rows to take in."
+                )
+        return redirect("intake:import", import_id=job.pk)
+    terms = agreed_terms(job.service)
+    samples = queries.import_preview(actor=actor, job=job)
+    columns = [
+        {
+            "index": index,
+            "header": header,
+            "letter": column_letter(index),
+            "target": job.mapping[index] if index < len(job.mapping) else "",
+            "samples": samples[index],
+        }
+        for index, header in enumerate(job.headers)
+    ]
+    return render(
+        request,
+        "intake/import.html",
+        {
+            "job": job,
+            "columns": columns,
+            "targets": imports.targets(terms),
+            "editable": job.status in imports.MAPPABLE,
+            "problems": [e for e in job.errors if e["row"] is None],
+            "row_errors": [e for e in job.errors if e["row"] is not None],
+            **_progress_context(job),
+        },
+    )
+
+
+def _progress_context(job: ImportJob) -> dict[str, object]:
+    return {"job": job, "poll_seconds": 1 if job.status == ImportStatus.RUNNING else 0}
+
+
+@login_required
+def import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
+    """The progress bar of an import (the page asks for it again every second while it runs)."""
+    job = _import(request_actor(request), import_id)
+    return render(request, "intake/_import_progress.html", {**_progress_context(job), "oob": True})
+
+
+@login_required
+@require_POST
+def import_start(request: HttpRequest, import_id: int) -> HttpResponse:
+    """Start a checked import; the worker takes its rows in batch by batch."""
+    actor = request_actor(request)
+    job = _import(actor, import_id)
+    try:
+        imports.import_start(actor=actor, job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("intake:import", import_id=job.pk)
+
+
+@login_required
+@require_POST
+def import_resume(request: HttpRequest, import_id: int) -> HttpResponse:
+    """Go on with an import that stopped, after its last written batch."""
+    actor = request_actor(request)
+    job = _import(actor, import_id)
+    try:
+        imports.import_resume(actor=actor, job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("intake:import", import_id=job.pk)

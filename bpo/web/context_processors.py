@@ -24,6 +24,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Queues & agents", reverse("work:manage"), "kanban"))
     if actor.can(Permission.MANAGE_INTAKE):
         items.append(("Intake", reverse("intake:home"), "envelope-paper"))
+    if actor.can(Permission.IMPORT_WORK):
+        items.append(("Imports", reverse("intake:imports"), "file-earmark-spreadsheet"))
     items.append(
         ("Clients" if actor.is_provider else "My company", reverse("tenancy:list"), "buildings")
     )

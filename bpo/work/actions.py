@@ -16,9 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from bpo.accounts.models import Assignment, User
@@ -51,6 +52,10 @@ from bpo.work.signals import reply_written
 from bpo.workforce.models import AgentProfile, Certification, Presence
 
 MAX_TAGS = 20
+TITLE_MAX: int = WorkItem._meta.get_field("title").max_length or 0
+EXTERNAL_REF_MAX: int = WorkItem._meta.get_field("external_ref").max_length or 0
+# Rows a bulk statement writes at once: well under SQLite's 32,766 bound parameters.
+BULK_BATCH = 500
 DUPLICATE_REF = "Another item of this client has this external reference."
 
 
@@ -156,10 +161,9 @@ def channel_item_create(
     return _create(None, service=service, origin=origin, fields_required=fields_required, **details)
 
 
-def _create(
-    actor: Actor | None,
+def item_details_check(
+    terms: ServiceTerms,
     *,
-    service: Service,
     title: str,
     description: str = "",
     priority: str = Priority.NORMAL,
@@ -168,21 +172,21 @@ def _create(
     custom_fields: dict[str, Any] | None = None,
     tags: list[str] | None = None,
     external_ref: str = "",
-    queue: Queue | None = None,
-    parent: WorkItem | None = None,
-    terms: ServiceTerms | None = None,
     language: str = "",
     required_skills: dict[str, int] | None = None,
-    channel: str = Channel.API,
-    origin: str = "",
     fields_required: bool = True,
-) -> WorkItem:
-    """Create the item, its first timeline entry and SLA clocks, audited; route it."""
-    if terms is None:
-        terms = agreed_terms(service)
-    elif terms.service_id != service.pk:
-        raise ValueError(f"Terms {terms.pk} are not the terms of service {service.pk}.")
+) -> dict[str, Any]:
+    """The checks of a new item's own values that need no database: the same for one item and
+    for a file of them. Returns the values cleaned; a ValidationError keyed by field path lists
+    every problem at once (``custom_fields.x`` for a custom field)."""
     problems: dict[str, Any] = {}
+    title = title.strip()
+    if not title:
+        problems["title"] = "A title is required."
+    elif len(title) > TITLE_MAX:
+        problems["title"] = f"At most {TITLE_MAX} characters (this one has {len(title)})."
+    if priority not in Priority.values:
+        problems["priority"] = f"{priority!r} is not one of {', '.join(Priority.values)}."
     try:
         values = fields.validate_values(
             terms.custom_fields, custom_fields or {}, require=fields_required
@@ -193,17 +197,68 @@ def _create(
     tags = [t.strip() for t in (tags or []) if t.strip()]
     if len(tags) > MAX_TAGS:
         problems["tags"] = f"At most {MAX_TAGS} tags."
-    if queue is not None and queue.service_id != service.pk:
-        problems["queue_id"] = "The queue belongs to another service."
     if language and not LANGUAGE.match(language):
         problems["language"] = f"{language!r} is not a language code like 'de' or 'pt-BR'."
+    need: dict[str, int] = {}
     try:
         need = skills_required(required_skills)
     except ValidationError as exc:
         problems["required_skills"] = exc.messages
+    external_ref = external_ref.strip()
+    if len(external_ref) > EXTERNAL_REF_MAX:
+        problems["external_ref"] = f"At most {EXTERNAL_REF_MAX} characters."
+    contact_email = contact_email.strip()
+    if contact_email:
+        try:
+            validate_email(contact_email)
+        except ValidationError:
+            problems["contact_email"] = (
+                f"Enter a valid email address ({contact_email!r} is not one)."
+            )
+    if problems:
+        raise ValidationError(problems)
+    return {
+        "title": title,
+        "description": description,
+        "priority": priority,
+        "contact_email": contact_email,
+        "contact_name": contact_name.strip()[:200],
+        "custom_fields": values,
+        "tags": tags,
+        "external_ref": external_ref,
+        "language": language,
+        "required_skills": need,
+    }
+
+
+def _create(
+    actor: Actor | None,
+    *,
+    service: Service,
+    queue: Queue | None = None,
+    parent: WorkItem | None = None,
+    terms: ServiceTerms | None = None,
+    channel: str = Channel.API,
+    origin: str = "",
+    fields_required: bool = True,
+    **details: Any,
+) -> WorkItem:
+    """Create the item, its first timeline entry and SLA clocks, audited; route it."""
+    if terms is None:
+        terms = agreed_terms(service)
+    elif terms.service_id != service.pk:
+        raise ValueError(f"Terms {terms.pk} are not the terms of service {service.pk}.")
+    problems: dict[str, Any] = {}
+    try:
+        checked = item_details_check(terms, fields_required=fields_required, **details)
+    except ValidationError as exc:
+        problems.update(exc.message_dict)
+        checked = {}
+    if queue is not None and queue.service_id != service.pk:
+        problems["queue_id"] = "The queue belongs to another service."
     if parent is not None and parent.client_id != service.client_id:
         problems["parent_id"] = "The parent item belongs to another client."
-    external_ref = external_ref.strip()
+    external_ref = checked.get("external_ref", "")
     if (
         external_ref
         and WorkItem.objects.filter(client_id=service.client_id, external_ref=external_ref).exists()
@@ -211,21 +266,16 @@ def _create(
         problems["external_ref"] = DUPLICATE_REF
     if problems:
         raise ValidationError(problems)
+    contact_email, contact_name = checked.pop("contact_email"), checked.pop("contact_name")
+    description = checked["description"]
     item = WorkItem(
         client_id=service.client_id,
         service=service,
         terms=terms,
         queue=queue,
-        language=language,
-        required_skills=need,
-        title=title.strip(),
-        description=description,
-        priority=priority,
-        custom_fields=values,
-        tags=tags,
-        external_ref=external_ref,
         parent=parent,
         channel=channel,
+        **checked,
     )
     try:
         # A savepoint when the caller has a transaction (bulk intake): a failure here undoes
@@ -277,6 +327,146 @@ def _create(
             raise ValidationError({"external_ref": DUPLICATE_REF}) from None
         raise
     return item
+
+
+@dataclass(frozen=True)
+class CreatedMany:
+    """What work_items_create_many did: the items it created, and the indexes of the rows it
+    skipped because an item of the client already has their external reference."""
+
+    items: list[WorkItem]
+    skipped: list[int]
+
+
+def work_items_create_many(
+    *,
+    actor: Actor,
+    service: Service,
+    terms: ServiceTerms,
+    rows: list[dict[str, Any]],
+    queue: Queue | None = None,
+    channel: str = Channel.IMPORT,
+    source: Any = None,
+) -> CreatedMany:
+    """Take in many items of one service at once (a file import's batch): rows checked by
+    item_details_check, written with a handful of statements however many there are.
+
+    A row whose external reference an item of the client already has is skipped, so a file
+    taken in twice creates nothing twice. Each item gets its timeline entry and SLA clocks as
+    work_item_create gives them; the batch is one audit entry naming every item (and
+    ``source``, the import it came from). The caller owns the transaction."""
+    actor.require(Permission.REQUEST_WORK, client_id=service.client_id)
+    ensure_client_in_scope(service.client_id)
+    if terms.service_id != service.pk:
+        raise ValueError(f"Terms {terms.pk} are not the terms of service {service.pk}.")
+    if queue is not None and queue.service_id != service.pk:
+        raise ValidationError({"queue_id": "The queue belongs to another service."})
+    client_id = service.client_id
+    refs = {row["external_ref"] for row in rows if row["external_ref"]}
+    # The exclusion lets SQLite and PostgreSQL use the partial unique index on (client,
+    # external_ref): neither infers its condition from a long IN list, and scans the table.
+    taken = set(
+        WorkItem.objects.filter(client_id=client_id, external_ref__in=refs)
+        .exclude(external_ref="")
+        .order_by()
+        .values_list("external_ref", flat=True)
+        if refs
+        else ()
+    )
+    skipped = [i for i, row in enumerate(rows) if row["external_ref"] in taken]
+    keep = [i for i, row in enumerate(rows) if row["external_ref"] not in taken]
+    people = {rows[i]["contact_email"]: rows[i]["contact_name"] for i in keep}
+    people.pop("", None)
+    contacts = contacts_for(client_id=client_id, people=people)
+    queue = queue or queue_default(service)
+    now = timezone.now()
+    items = []
+    for i in keep:
+        row = dict(rows[i])
+        email, _ = row.pop("contact_email"), row.pop("contact_name")
+        items.append(
+            WorkItem(
+                client_id=client_id,
+                service=service,
+                terms=terms,
+                queue=queue,
+                channel=channel,
+                contact=contacts.get(email.lower()) if email else None,
+                created_at=now,
+                updated_at=now,
+                **row,
+            )
+        )
+    pending = clocks.prepare_many(items, now)
+    WorkItem.objects.bulk_create(items, batch_size=BULK_BATCH)
+    clocks.start_many(pending)
+    user = actor.user
+    Event.objects.bulk_create(
+        [
+            Event(
+                client_id=client_id,
+                item=item,
+                actor=user,
+                kind=EventKind.CREATED,
+                body=item.description,
+                at=now,
+                data={
+                    "priority": item.priority,
+                    "service": service.key,
+                    "version": terms.version.number,
+                    "channel": channel,
+                },
+            )
+            for item in items
+        ],
+        batch_size=BULK_BATCH,
+    )
+    if items:
+        record(
+            "work_item.created_many",
+            obj=source,
+            client_id=client_id,
+            after={
+                "service": service.key,
+                "channel": channel,
+                "items": [item.pk for item in items],
+                "skipped_external_refs": sorted(rows[i]["external_ref"] for i in skipped),
+            },
+        )
+        if queue.routing == Routing.PUSH:
+            for item in items:  # the first one nobody can take ends it: all agents are full
+                if _push_item(item) is None:
+                    break
+    return CreatedMany(items=items, skipped=skipped)
+
+
+def contacts_for(*, client_id: int, people: Mapping[str, str]) -> dict[str, Contact]:
+    """The client's contacts with these e-mail addresses ({address: name}), the missing ones
+    created: keyed by the address in lower case."""
+    wanted = {email.lower(): (email, name) for email, name in people.items()}
+    found = _contacts_by_address(client_id, wanted)
+    missing = [
+        Contact(client_id=client_id, email=email, name=name)
+        for key, (email, name) in wanted.items()
+        if key not in found
+    ]
+    if missing:
+        # A contact created meanwhile by someone else is kept as it is (and read below).
+        Contact.objects.bulk_create(missing, batch_size=BULK_BATCH, ignore_conflicts=True)
+        found = _contacts_by_address(client_id, wanted)
+    return found
+
+
+def _contacts_by_address(client_id: int, wanted: Mapping[str, Any]) -> dict[str, Contact]:
+    found: dict[str, Contact] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), BULK_BATCH):
+        chunk = keys[start : start + BULK_BATCH]
+        for contact in Contact.objects.annotate(address=Lower("email")).filter(
+            client_id=client_id, address__in=chunk
+        ):
+            found[contact.email.lower()] = contact
+    return found
 
 
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")

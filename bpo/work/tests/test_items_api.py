@@ -18,8 +18,13 @@ from bpo.tenancy.context import acting_as
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.models import Queue, WorkItem
 
+ORDER_AND_REASON = [
+    {"name": "order", "type": "text", "required": True},
+    {"name": "reason", "type": "choice", "choices": ["return", "complaint"]},
+]
 
-def agreed_service(world, client, key="support"):
+
+def agreed_service(world, client, key="support", custom_fields=ORDER_AND_REASON):
     """An active contract of the client with one service whose terms define custom fields."""
     with acting_as(world.actor("admin")) as admin:
         calendar = calendars.calendar_create(
@@ -52,10 +57,7 @@ def agreed_service(world, client, key="support"):
             process_type="customer_service",
             calendar=calendar,
             sla_policy_id=policy.pk,
-            custom_fields=[
-                {"name": "order", "type": "text", "required": True},
-                {"name": "reason", "type": "choice", "choices": ["return", "complaint"]},
-            ],
+            custom_fields=custom_fields,
         )
         contracts.contract_version_activate(actor=admin, version=version)
     return terms.service
