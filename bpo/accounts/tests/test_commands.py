@@ -6,6 +6,8 @@ from django.core.management.base import CommandError
 
 from bpo.accounts.models import Membership, User
 from bpo.audit.models import AuditEntry
+from bpo.intake.models import ImportJob, InboundEmail
+from bpo.tenancy.scoping import all_clients_unscoped
 
 
 def test_create_admin_from_the_environment(db, monkeypatch, capsys):
@@ -38,4 +40,12 @@ def test_demo_seed_is_idempotent(db, capsys):
     assert (User.objects.count(), Membership.objects.count()) == counts[:2]
     assert AuditEntry.objects.count() == counts[2]
     assert User.objects.count() == 11
-    assert "admin@northwind.example" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "admin@northwind.example" in out
+    assert "[6/6] intake: care@northwind.example, a public form, 2 e-mails, an import of 24" in out
+    with all_clients_unscoped("test"):
+        assert ImportJob.objects.get().items_created == 24
+        assert sorted(InboundEmail.objects.values_list("status", flat=True)) == [
+            "ignored",
+            "processed",
+        ]
