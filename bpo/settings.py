@@ -16,6 +16,10 @@ Everything that differs between machines comes from the environment:
 - ``OPENBPO_SMTP_URL``: where outgoing mail is handed over, e.g.
   ``smtp+starttls://user:password@smtp.example:587`` (``smtp://`` plain, ``smtps://`` TLS);
   unset, the outbox keeps its mail and says it has nowhere to send it.
+- ``OPENBPO_ENCRYPTION_KEY``: the secret the stored IMAP passwords are encrypted under (read by
+  ``bpo.intake.credentials``; default: ``DJANGO_SECRET_KEY``). Changing it makes them unreadable.
+- ``OPENBPO_FORM_RATE_LIMIT``: submissions a public web form takes from one address in ten
+  minutes (default 5).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
 ]
 
+handler400 = "bpo.web.views.bad_request"
 handler403 = "bpo.web.views.permission_denied"
 handler404 = "bpo.web.views.not_found"
 handler500 = "bpo.web.views.server_error"

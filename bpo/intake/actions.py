@@ -305,9 +305,16 @@ def inbound_email_retry(*, actor: Actor, message: InboundEmail) -> InboundEmail:
     if message.status != InboundStatus.FAILED:
         raise ValidationError({"status": f"The message is {message.status}; only failed ones."})
     if message.oversize:
-        raise ValidationError(
-            {"status": "The message is above the size limit; raise OPENBPO_MAX_EMAIL_BYTES."}
-        )
+        limit = settings.OPENBPO_MAX_EMAIL_BYTES
+        if message.size > limit:
+            raise ValidationError(
+                {
+                    "status": f"The message has {message.size:,} bytes, above the limit of "
+                    f"{limit:,}; raise OPENBPO_MAX_EMAIL_BYTES to take it in."
+                }
+            )
+        # The limit was raised since it arrived: it is an ordinary message now.
+        InboundEmail.objects.filter(pk=message.pk).update(oversize=False)
     record("inbound_email.retried", obj=message, after={"attempts": message.attempts})
     return inbound_email_process(inbound_id=message.pk)
 

@@ -65,6 +65,10 @@ LEASE = timedelta(minutes=2)
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "ja", "oui", "si", "sí", "wahr"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "nein", "non", "falsch", ""})
 _WORD = re.compile(r"[^a-z0-9]")
+# A priority as a file may write it, its value or its label in any case: {word: value}.
+PRIORITY_WORDS = {
+    word.lower(): value for value, label in Priority.choices for word in (value, str(label))
+}
 
 
 # The states in which the columns may still be mapped again.
@@ -193,10 +197,10 @@ def _field_value(target: str, cell: Any) -> Any:
     if target == "priority":
         if not text:
             return Priority.NORMAL
-        for value, label in Priority.choices:
-            if text.lower() in (value, str(label).lower()):
-                return value
-        raise ValueError(f"{text!r} is not a priority: {', '.join(Priority.values)}.")
+        try:
+            return PRIORITY_WORDS[text.lower()]
+        except KeyError:
+            raise ValueError(f"{text!r} is not a priority: {', '.join(Priority.values)}.") from None
     if target == "tags":
         return [t for t in re.split(r"[,;]", text) if t.strip()]
     return text
@@ -556,6 +560,16 @@ def import_resume(*, actor: Actor, job: ImportJob, enqueue: bool = True) -> Impo
         if enqueue:
             _enqueue(locked)
     return locked
+
+
+def import_take_over(*, actor: Actor, job: ImportJob) -> None:
+    """Say (in the audit log) that this person goes on with a running import from its last
+    written batch, as one does when its process was killed; import_run then takes it over."""
+    actor.require(Permission.IMPORT_WORK, client_id=job.client_id)
+    if job.status != ImportStatus.RUNNING:
+        raise ValidationError({"status": f"The import is {job.status}, not running."})
+    with transaction.atomic():
+        record("import.taken_over", obj=job, after={"rows_done": job.rows_done})
 
 
 def _enqueue(job: ImportJob) -> None:

@@ -1,5 +1,5 @@
 """Intake reads: mailboxes and inbound mail, for the provider's managers; file imports, for
-those who may import; the delivery of an item's outgoing mail, for the people working on it."""
+those who may import; public forms and contacts' links."""
 
 from __future__ import annotations
 
@@ -18,12 +18,10 @@ from bpo.intake.models import (
     ImportJob,
     InboundEmail,
     Mailbox,
-    OutboundEmail,
     WebForm,
 )
 from bpo.tenancy.context import Actor
 from bpo.tenancy.scoping import all_clients_unscoped
-from bpo.work.models import WorkItem
 
 
 def mailboxes_visible(*, actor: Actor, service_id: int | None = None) -> QuerySet[Mailbox]:
@@ -69,12 +67,6 @@ def inbound_raw(*, actor: Actor, message_id: int) -> tuple[InboundEmail, File]:
     content = storages["mail"].open(message.stored_name, "rb")
     record("inbound_email.raw_viewed", obj=message, after={"size": message.size})
     return message, content
-
-
-def outbound_of(*, actor: Actor, item: WorkItem) -> QuerySet[OutboundEmail]:
-    """The item's outgoing mail and how its delivery went (provider staff)."""
-    actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
-    return OutboundEmail.objects.filter(item=item).order_by("id")
 
 
 def web_forms_visible(*, actor: Actor) -> QuerySet[WebForm]:

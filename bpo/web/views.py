@@ -61,6 +61,25 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     )
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 page: a file above the upload limit says which file and what the limit is."""
+    from bpo.uploads import UploadTooLarge
+
+    too_large = isinstance(exception, UploadTooLarge)
+    return render(
+        request,
+        "web/error.html",
+        {
+            "status": 413 if too_large else 400,
+            "title": "File too large" if too_large else "Bad request",
+            "message": str(exception)
+            if too_large
+            else "The request could not be read; go back and try again.",
+        },
+        status=413 if too_large else 400,
+    )
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """500 page that names the request id for support."""
     return render(

@@ -453,7 +453,7 @@ def contacts_for(*, client_id: int, people: Mapping[str, str]) -> dict[str, Cont
     if missing:
         # A contact created meanwhile by someone else is kept as it is (and read below).
         Contact.objects.bulk_create(missing, batch_size=BULK_BATCH, ignore_conflicts=True)
-        found = _contacts_by_address(client_id, wanted)
+        found |= _contacts_by_address(client_id, {c.email.lower(): c for c in missing})
     return found
 
 
@@ -462,8 +462,10 @@ def _contacts_by_address(client_id: int, wanted: Mapping[str, Any]) -> dict[str,
     keys = list(wanted)
     for start in range(0, len(keys), BULK_BATCH):
         chunk = keys[start : start + BULK_BATCH]
-        for contact in Contact.objects.annotate(address=Lower("email")).filter(
-            client_id=client_id, address__in=chunk
+        for contact in (
+            Contact.objects.annotate(address=Lower("email"))
+            .filter(client_id=client_id, address__in=chunk)
+            .order_by()  # not the model's order by client name: a join and a sort for nothing
         ):
             found[contact.email.lower()] = contact
     return found
@@ -1043,7 +1045,8 @@ def work_item_note(*, actor: Actor, item: WorkItem, body: str) -> Event:
 
 
 def work_item_reply(*, actor: Actor, item: WorkItem, body: str) -> Event:
-    """Reply to the contact (stored as an outbound message; e-mail delivery comes with intake).
+    """Reply to the contact (stored as an outbound message; intake's outbox mails it when the
+    item came by e-mail or a form).
 
     A first reply opens a new item."""
     actor.require(Permission.HANDLE_WORK, client_id=item.client_id)

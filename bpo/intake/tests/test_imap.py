@@ -8,6 +8,7 @@ import uuid
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from bpo.intake import actions as intake
 from bpo.intake import credentials
@@ -97,7 +98,7 @@ def test_a_mailbox_that_cannot_log_in_says_why_and_the_others_go_on(dovecot, ima
     assert "authentication failed" in broken.last_poll_error.lower()
 
 
-def test_an_oversize_message_is_stored_and_flagged(dovecot, imap_box, settings):
+def test_an_oversize_message_is_stored_and_flagged(world, dovecot, imap_box, settings):
     _, user, password = imap_box
     settings.OPENBPO_MAX_EMAIL_BYTES = 64 * 1024
     dovecot.deliver(user, password, m.huge(100 * 1024))
@@ -106,6 +107,13 @@ def test_an_oversize_message_is_stored_and_flagged(dovecot, imap_box, settings):
     assert stored.oversize and stored.status == "failed" and "above the limit" in stored.error
     assert every(WorkItem) == []
     assert dovecot.count(user, password) == 0  # kept by us, flagged for an admin
+    with acting_as(world.actor("manager")) as manager:
+        with pytest.raises(ValidationError, match="raise OPENBPO_MAX_EMAIL_BYTES"):
+            intake.inbound_email_retry(actor=manager, message=stored)
+        settings.OPENBPO_MAX_EMAIL_BYTES = 1024 * 1024  # the admin raises the limit
+        again = intake.inbound_email_retry(actor=manager, message=stored)
+    assert again.status == "processed" and not again.oversize
+    assert len(every(WorkItem)) == 1
 
 
 def test_the_password_is_stored_encrypted(imap_box):

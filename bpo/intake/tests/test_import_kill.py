@@ -124,7 +124,7 @@ def test_an_import_killed_with_sigkill_resumes_to_exactly_the_rows_of_the_file(t
         importer.wait()
     job, status, halfway = progress_of(vendor, db_file) or (0, "", 0)
     assert status == "running" and 0 < halfway < ROWS
-    run("manage.py", "import_items", "--resume", str(job), "--take-over")
+    run("manage.py", "import_items", "--resume", str(job), "--as", "admin@kill.test", "--take-over")
     final = json.loads(run("-c", COUNT, str(seeded["client"])).strip().splitlines()[-1])
     assert (final["status"], final["created"], final["done"]) == ("done", ROWS, ROWS)
     assert len(final["refs"]) == ROWS

@@ -420,3 +420,31 @@ def test_the_command_imports_with_a_mapping_and_a_progress_bar(world, service, t
         call_command("import_items", *args, "--map", "Nope=title")
     with pytest.raises(CommandError, match="There is no active user"):
         call_command("import_items", str(path), "--service", str(service.pk), "--as", "x@y.z")
+
+
+def test_a_file_above_the_upload_limit_is_named_on_the_page(world, service, settings):
+    settings.OPENBPO_MAX_ATTACHMENT_BYTES = 100
+    http = world.login("manager")
+    page = http.post(
+        "/intake/imports/",
+        {"service": service.pk, "file": SimpleUploadedFile("huge.csv", csv_file(*good_rows(5)))},
+    )
+    assert page.status_code == 413
+    assert "&#x27;huge.csv&#x27; is larger than the limit of 100 bytes" in page.content.decode()
+    assert every(ImportJob) == []
+
+
+def test_the_command_resumes_a_stopped_import_as_a_person_who_may(world, service, capsys):
+    job = upload(world, service, csv_file(*good_rows(3)))
+    with all_clients_unscoped("test"):
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, failure="killed")
+    with pytest.raises(CommandError, match="Name the person who imports"):
+        call_command("import_items", "--resume", str(job.pk))
+    with pytest.raises(CommandError, match="does not allow you to import"):
+        call_command("import_items", "--resume", str(job.pk), "--as", "agent@own.test")
+    with pytest.raises(CommandError, match=f"There is no import {job.pk} that"):
+        call_command("import_items", "--resume", str(job.pk), "--as", "client_admin@other.test")
+    call_command("import_items", "--resume", str(job.pk), "--as", "client_admin@own.test")
+    assert "3 items created" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="is done; nothing to resume"):
+        call_command("import_items", "--resume", str(job.pk), "--as", "manager@own.test")

@@ -1,10 +1,12 @@
 """``manage.py import_items FILE --service ID --as EMAIL``: import work items from a CSV or XLSX
-file in the foreground, with a progress bar on stderr.
+file in the foreground, with a progress bar on stderr. The person named by ``--as`` is the one
+who imports (their permissions and client scope apply; the audit log names them).
 
 The file goes through the same steps as an upload in the web UI or the API (stored, columns
 mapped by their names or by ``--map``, every row checked, then taken in batch by batch), so it
 is listed on the Imports page like any other. ``--resume ID`` goes on with an import that was
-stopped or killed, after its last written batch.
+stopped or killed, after its last written batch (``--as`` again: a person who may import for
+that client).
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from bpo.contracts.models import Service
 from bpo.intake import imports
 from bpo.intake.models import ImportJob, ImportStatus
 from bpo.intake.tabular import ENCODINGS
-from bpo.tenancy.context import acting_as, actor_for
-from bpo.tenancy.scoping import all_clients_unscoped
+from bpo.tenancy.context import Forbidden, acting_as, actor_for
 from bpo.work.models import Queue
 
 SHOWN_ERRORS = 20
@@ -94,11 +95,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        found = (
-            self._resume(options["resume"], options["take_over"])
-            if options["resume"]
-            else self._new(options)
-        )
+        if not options["email"]:
+            raise CommandError("Name the person who imports: --as EMAIL.")
+        try:
+            found = (
+                self._resume(options["resume"], options["email"], options["take_over"])
+                if options["resume"]
+                else self._new(options)
+            )
+        except Forbidden as exc:
+            raise CommandError(str(exc)) from None
         if found is None:
             return  # only checked
         job = found
@@ -108,8 +114,8 @@ class Command(BaseCommand):
 
     def _new(self, options: dict[str, Any]) -> ImportJob | None:
         path: Path | None = options["file"]
-        if path is None or options["service"] is None or not options["email"]:
-            raise CommandError("Give the FILE, --service ID and --as EMAIL (or --resume ID).")
+        if path is None or options["service"] is None:
+            raise CommandError("Give the FILE and --service ID (or --resume ID).")
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
         actor = actor_for(_user(options["email"]))
@@ -171,20 +177,21 @@ class Command(BaseCommand):
             bar.end()
         return job
 
-    def _resume(self, job_id: int, take_over: bool) -> ImportJob:
-        with all_clients_unscoped("the import command finds the import to resume by its id"):
-            job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
-        if job is None:
-            raise CommandError(f"There is no import {job_id}.")
-        actor = actor_for(job.created_by)
+    def _resume(self, job_id: int, email: str, take_over: bool) -> ImportJob:
+        actor = actor_for(_user(email))
         with acting_as(actor):
-            if job.status == ImportStatus.FAILED:
-                try:
+            job = ImportJob.objects.filter(pk=job_id).first()  # within the person's clients
+            if job is None:
+                raise CommandError(f"There is no import {job_id} that {email} can see.")
+            try:
+                if job.status == ImportStatus.FAILED:
                     imports.import_resume(actor=actor, job=job, enqueue=False)
-                except ValidationError as exc:
-                    raise CommandError(" ".join(exc.messages)) from None
-            elif job.status != ImportStatus.RUNNING:
-                raise CommandError(f"Import #{job.pk} is {job.status}; nothing to resume.")
+                elif job.status == ImportStatus.RUNNING:
+                    imports.import_take_over(actor=actor, job=job)
+                else:
+                    raise CommandError(f"Import #{job.pk} is {job.status}; nothing to resume.")
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from None
             self.stdout.write(f"Import #{job.pk}: resuming after row {job.rows_done + 1:,}")
             return self._run(job, take_over=take_over)
 
