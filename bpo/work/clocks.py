@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from django.forms.models import model_to_dict
 
+from bpo.bulk import insert_many
 from bpo.calendars.engine import BusinessClock
 from bpo.calendars.models import BusinessCalendar
 from bpo.contracts.deadlines import deadline_due
@@ -181,9 +182,9 @@ def start_many(prepared: list[tuple[WorkItem, list[SlaClock]]]) -> None:
     for item, clocks in prepared:
         for template in clocks:
             clock = SlaClock(**{name: getattr(template, name) for name in fields})
-            clock.item = item
+            clock.item_id = item.pk
             rows.append(clock)
-    SlaClock.objects.bulk_create(rows, batch_size=500)
+    insert_many(rows)
 
 
 def _running(item: WorkItem, metrics: Iterable[str]) -> list[SlaClock]:
