@@ -8,7 +8,7 @@ import, that compiling was most of the import's time (bench/import_rows.py). Her
 is written once per batch size and each value only passes through its field's
 ``get_db_prep_save``; on PostgreSQL the rows go in one COPY, their keys drawn from the table's
 sequence beforehand. Like bulk_create, it sends no signals and calls no ``save()``
-(bpo/work/tests/test_bulk.py checks every value read back against bulk_create's).
+(bpo/work/tests/test_insert_many.py checks every value read back against bulk_create's).
 """
 
 from __future__ import annotations

@@ -431,7 +431,9 @@ MATRIX_CSV = b"Title,Reference\r\nMatrix row,MX-1\r\n"
 def make_import(client, status: str = "ready") -> ImportJob:
     """A checked import of the client's agreed service, its file stored."""
     service = make_contract(client, "active").terms.service
-    admin = User.objects.filter(memberships__client=client).first() or User.objects.first()
+    admin = User.objects.filter(memberships__client=client).first() or User.objects.get(
+        email="admin@own.test"
+    )
     stored = storages["imports"].save(f"{client.pk}/matrix.csv", ContentFile(MATRIX_CSV))
     return ImportJob.objects.create(
         client=client,

@@ -1,77 +1,106 @@
-"""insert_many writes exactly what bulk_create writes, and gives each object its own key."""
+"""Bulk intake: each item is created or reported on its own, in one transaction."""
 
-from __future__ import annotations
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from datetime import timedelta
-
-from django.utils import timezone
-
-from bpo.bulk import insert_many
+from bpo.audit.models import AuditEntry
 from bpo.tenancy.scoping import all_clients_unscoped
-from bpo.work.models import Event, WorkItem
-from bpo.work.tests.slaworld import sla_service
+from bpo.work.models import Queue, WorkItem
+from bpo.work.tests.test_items_api import agreed_service, api_as, send
 
-SKIP = {"id", "created_at", "updated_at"}
-
-
-DUE = timezone.now() + timedelta(hours=3)
+URL = "/api/v1/work-items/bulk"
 
 
-def rows(world, prefix: str) -> list[WorkItem]:
-    service = sla_service(world, key=prefix)
-    terms, queue = service.terms.get(), service.queues.get()
-    return [
-        WorkItem(
-            client=world.own,
-            service=service,
-            terms=terms,
-            queue=queue if n % 2 else None,
-            title=f"{prefix} {n} — Überweisung «fehlt»",
-            priority=("low", "high")[n % 2],
-            custom_fields={"order": f"A-{n}", "amount": "12.50", "nested": {"ok": n % 3 == 0}},
-            tags=["parcel", f"n{n}"] if n % 3 else [],
-            external_ref=f"{prefix}-{n}" if n % 4 else "",
-            due_at=DUE if n % 2 else None,
-        )
-        for n in range(60)
-    ]
-
-
-def values(item: WorkItem) -> dict:
+def good(service, n, **extra):
     return {
-        f.attname: getattr(item, f.attname)
-        for f in WorkItem._meta.concrete_fields
-        if f.attname not in SKIP | {"service_id", "terms_id", "queue_id"}
+        "service_id": service.pk,
+        "title": f"Order question {n}",
+        "custom_fields": {"order": f"A-{n}"},
+        **extra,
     }
 
 
-def test_insert_many_writes_what_bulk_create_writes(world):
-    with all_clients_unscoped("test"):
-        ours = insert_many(rows(world, "ours"))
-        theirs = WorkItem.objects.bulk_create(rows(world, "theirs"))
-        assert all(item.pk for item in ours) and len({item.pk for item in ours}) == 60
-        by_pk = WorkItem.objects.in_bulk([item.pk for item in ours])
-        reference = WorkItem.objects.in_bulk([item.pk for item in theirs])
-        for mine, other in zip(ours, theirs, strict=True):
-            stored, expected = values(by_pk[mine.pk]), values(reference[other.pk])
-            assert stored["title"] == mine.title  # each object got its own row's key
-            stored["title"] = stored["title"].replace("ours", "theirs")
-            stored["external_ref"] = stored["external_ref"].replace("ours", "theirs")
-            assert stored == expected
-            assert by_pk[mine.pk].created_at is not None  # auto_now_add set as bulk_create does
+def items_in_db():
+    with all_clients_unscoped("test check"):
+        return list(WorkItem.objects.order_by("id").values_list("title", flat=True))
 
 
-def test_insert_many_writes_json_and_foreign_keys_of_events(world):
-    with all_clients_unscoped("test"):
-        items = insert_many(rows(world, "ev"))
-        now = timezone.now()
-        events = insert_many(
-            [
-                Event(client=world.own, item=item, kind="created", at=now, data={"n": item.pk})
-                for item in items
-            ]
-        )
-        stored = Event.objects.in_bulk([e.pk for e in events])
-        assert [stored[e.pk].data for e in events] == [{"n": i.pk} for i in items]
-        assert [stored[e.pk].item_id for e in events] == [i.pk for i in items]
-        assert insert_many([]) == []
+def test_good_items_are_created_and_bad_ones_reported_by_index_and_path(world, service):
+    other_service = agreed_service(world, world.other, key="elsewhere")
+    with all_clients_unscoped("test setup"):
+        foreign_queue = Queue.objects.create(client=world.other, service=other_service, name="Q")
+    items = [
+        good(service, 0),
+        good(service, 1, custom_fields={"order": "A", "reason": "praise"}),
+        {"service_id": service.pk, "custom_fields": {"order": "A"}},  # no title
+        good(other_service, 3),  # another client's service: not in the agent's scope
+        good(service, 4, external_ref="CRM-1"),
+        good(service, 5, queue_id=foreign_queue.pk),
+        good(service, 6, external_ref="CRM-1"),  # taken by item 4 of this very request
+        good(service, 7, tags=["vip", 5]),
+        good(service, 8, title="Nul\x00byte"),
+    ]
+    response = send(api_as(world, "agent"), "POST", URL, {"items": items})
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["created"] == 2 and answer["failed"] == 7
+    results = answer["results"]
+    assert [r["index"] for r in results] == list(range(9))
+    assert [r["ok"] for r in results] == [True, False, False, False, True] + [False] * 4
+    paths = {r["index"]: [e["path"] for e in r["errors"]] for r in results if not r["ok"]}
+    assert paths == {
+        1: ["items[1].custom_fields.reason"],
+        2: ["items[2].title"],
+        3: ["items[3].service_id"],
+        5: ["items[5].queue_id"],
+        6: ["items[6].external_ref"],
+        7: ["items[7].tags[1]"],
+        8: ["items[8].title"],
+    }
+    assert "not one of" in results[1]["errors"][0]["message"]
+    assert items_in_db() == ["Order question 0", "Order question 4"]
+    assert results[0]["id"] and results[4]["id"] and results[1]["id"] is None
+    assert AuditEntry.objects.filter(action="work_item.created").count() == 2
+
+
+def test_more_than_a_thousand_items_are_refused_whole(world, service):
+    response = send(api_as(world, "agent"), "POST", URL, {"items": [good(service, 0)] * 1001})
+    assert response.status_code == 422
+    field = response.json()["error"]["fields"][0]
+    assert field["path"].endswith("items") and "1000" in field["message"]
+    assert items_in_db() == []
+
+
+def test_an_empty_or_malformed_batch_is_refused(world, service):
+    agent = api_as(world, "agent")
+    assert send(agent, "POST", URL, {"items": []}).status_code == 422
+    assert (
+        send(agent, "POST", URL, {"items": [good(service, 0), "not an object"]}).status_code == 422
+    )
+    assert items_in_db() == []
+
+
+def test_roles_that_may_not_submit_work_are_refused_whole(world, service):
+    response = send(api_as(world, "finance"), "POST", URL, {"items": [good(service, 0)]})
+    assert response.status_code == 403
+    assert items_in_db() == []
+
+
+def test_lookups_are_made_once_per_request_not_per_item(world, service):
+    agent = api_as(world, "agent")
+
+    def run(count, start):
+        items = [good(service, start + n) for n in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            assert send(agent, "POST", URL, {"items": items}).json()["created"] == count
+        return [q["sql"] for q in queries.captured_queries]
+
+    run(1, 1000)  # the token's first use of the minute records its last use
+    small, large = run(5, 0), run(15, 100)
+    for sql in (small, large):
+        assert sum('FROM "contracts_service"' in q for q in sql) == 1
+        assert sum('FROM "contracts_serviceterms"' in q for q in sql) == 1
+    # Each further item costs the same fixed number of statements.
+    per_item = (len(large) - len(small)) / 10
+    assert per_item == int(per_item)
+    assert len(small) - 5 * per_item < 20
