@@ -11,11 +11,11 @@ from ``import_upload`` (the file stored, its header read, every row checked) thr
 ``import_start`` to the last batch of ``import_run``, called in this process as the import
 command and the worker's task call it: every row checked again, and each item written with
 its contact, SLA clocks, due time and timeline entry, an audit entry a batch, the import's
-progress committed with each batch of 1,000 rows.
+progress committed with each batch of 5,000 rows.
 
 The baseline, ``bare_bulk_create``, reads the same file with ``csv.reader`` and writes each row
 as a bare WorkItem (its cells as they are: no checks, contact, clocks, due time, events or
-audit) with ``WorkItem.objects.bulk_create``, a batch of 1,000 a transaction as the import
+audit) with ``WorkItem.objects.bulk_create``, a batch of 5,000 a transaction as the import
 commits them: the ORM insert the import itself ends in, and nothing else. A second figure sets
 that bulk_create beside the same bare rows in plain SQL (COPY on PostgreSQL, executemany on
 SQLite): the cost of the ORM itself. Runs alternate the order of the three. After each

@@ -58,7 +58,7 @@ FIELDS = {
     "language": ("Language", ("language", "lang", "locale")),
 }
 CUSTOM = "cf:"
-BATCH_ROWS = 1000
+BATCH_ROWS = 5000
 MAX_ERRORS = 200
 # A run that has written nothing for this long was killed; another may take over.
 LEASE = timedelta(minutes=2)

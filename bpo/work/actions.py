@@ -25,7 +25,7 @@ from django.utils import timezone
 from bpo.accounts.models import Assignment, User
 from bpo.accounts.roles import Permission
 from bpo.audit.log import record
-from bpo.bulk import insert_many
+from bpo.bulk import insert_many, insert_rows, instances
 from bpo.contracts import fields
 from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
 from bpo.tenancy.context import Actor, Forbidden
@@ -379,51 +379,49 @@ def work_items_create_many(
     keep = [i for i, row in enumerate(rows) if row["external_ref"] not in taken]
     people = {rows[i]["contact_email"]: rows[i]["contact_name"] for i in keep}
     people.pop("", None)
-    contacts = contacts_for(client_id=client_id, people=people)
+    contact_ids = contact_ids_for(client_id=client_id, people=people)
     queue = queue or queue_default(service)
     now = timezone.now()
-    items = []
+    shared = {
+        "client_id": client_id,
+        "service_id": service.pk,
+        "terms_id": terms.pk,
+        "queue_id": queue.pk,
+        "channel": channel,
+        "created_at": now,
+        "updated_at": now,
+    }
+    fresh = []
     for i in keep:
-        row = dict(rows[i])
-        email, _ = row.pop("contact_email"), row.pop("contact_name")
-        contact = contacts.get(email.lower()) if email else None
-        # Keys rather than objects: a model's related-object setters are most of the cost of
-        # making many instances.
-        items.append(
-            WorkItem(
-                client_id=client_id,
-                service_id=service.pk,
-                terms_id=terms.pk,
-                queue_id=queue.pk,
-                channel=channel,
-                contact_id=contact.pk if contact else None,
-                created_at=now,
-                updated_at=now,
-                **row,
-            )
-        )
+        row = {**rows[i], **shared}
+        email = row.pop("contact_email")
+        del row["contact_name"]
+        row["contact_id"] = contact_ids.get(email.lower()) if email else None
+        fresh.append(row)
+    items = instances(WorkItem, fresh)
     pending = clocks.prepare_many(items, now)
     insert_many(items)
     clocks.start_many(pending)
     user = actor.user
-    insert_many(
+    insert_rows(
+        Event,
         [
-            Event(
-                client_id=client_id,
-                item_id=item.pk,
-                actor_id=user.pk,
-                kind=EventKind.CREATED,
-                body=item.description,
-                at=now,
-                data={
+            {
+                "client_id": client_id,
+                "item_id": item.pk,
+                "actor_id": user.pk,
+                "kind": EventKind.CREATED,
+                "body": item.description,
+                "at": now,
+                "data": {
                     "priority": item.priority,
                     "service": service.key,
                     "version": terms.version.number,
                     "channel": channel,
                 },
-            )
+            }
             for item in items
-        ]
+        ],
     )
     if items:
         record(
@@ -444,11 +442,11 @@ def work_items_create_many(
     return CreatedMany(items=items, skipped=skipped)
 
 
-def contacts_for(*, client_id: int, people: Mapping[str, str]) -> dict[str, Contact]:
-    """The client's contacts with these e-mail addresses ({address: name}), the missing ones
-    created: keyed by the address in lower case."""
+def contact_ids_for(*, client_id: int, people: Mapping[str, str]) -> dict[str, int]:
+    """The ids of the client's contacts with these e-mail addresses ({address: name}), the
+    missing ones created: keyed by the address in lower case."""
     wanted = {email.lower(): (email, name) for email, name in people.items()}
-    found = _contacts_by_address(client_id, wanted)
+    found = _contact_ids(client_id, list(wanted))
     missing = [
         Contact(client_id=client_id, email=email, name=name)
         for key, (email, name) in wanted.items()
@@ -457,21 +455,20 @@ def contacts_for(*, client_id: int, people: Mapping[str, str]) -> dict[str, Cont
     if missing:
         # A contact created meanwhile by someone else is kept as it is (and read below).
         Contact.objects.bulk_create(missing, batch_size=BULK_BATCH, ignore_conflicts=True)
-        found |= _contacts_by_address(client_id, {c.email.lower(): c for c in missing})
+        found |= _contact_ids(client_id, [c.email.lower() for c in missing])
     return found
 
 
-def _contacts_by_address(client_id: int, wanted: Mapping[str, Any]) -> dict[str, Contact]:
-    found: dict[str, Contact] = {}
-    keys = list(wanted)
-    for start in range(0, len(keys), BULK_BATCH):
-        chunk = keys[start : start + BULK_BATCH]
-        for contact in (
+def _contact_ids(client_id: int, addresses: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(addresses), BULK_BATCH):
+        rows = (
             Contact.objects.annotate(address=Lower("email"))
-            .filter(client_id=client_id, address__in=chunk)
+            .filter(client_id=client_id, address__in=addresses[start : start + BULK_BATCH])
             .order_by()  # not the model's order by client name: a join and a sort for nothing
-        ):
-            found[contact.email.lower()] = contact
+            .values_list("address", "pk")
+        )
+        found.update(rows)
     return found
 
 

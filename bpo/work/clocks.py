@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.forms.models import model_to_dict
 
-from bpo.bulk import insert_many
+from bpo.bulk import insert_rows
 from bpo.calendars.engine import BusinessClock
 from bpo.calendars.models import BusinessCalendar
 from bpo.contracts.deadlines import deadline_due
@@ -178,13 +178,15 @@ def prepare_many(items: list[WorkItem], now: datetime) -> list[tuple[WorkItem, l
 def start_many(prepared: list[tuple[WorkItem, list[SlaClock]]]) -> None:
     """Save the clocks prepare_many computed, each bound to its (now saved) item."""
     fields = [f.attname for f in SlaClock._meta.concrete_fields if not f.primary_key]
-    rows = []
-    for item, clocks in prepared:
-        for template in clocks:
-            clock = SlaClock(**{name: getattr(template, name) for name in fields})
-            clock.item_id = item.pk
-            rows.append(clock)
-    insert_many(rows)
+    shapes = {id(c): {name: getattr(c, name) for name in fields} for _, cs in prepared for c in cs}
+    insert_rows(
+        SlaClock,
+        [
+            {**shapes[id(clock)], "item_id": item.pk}
+            for item, clocks in prepared
+            for clock in clocks
+        ],
+    )
 
 
 def _running(item: WorkItem, metrics: Iterable[str]) -> list[SlaClock]:

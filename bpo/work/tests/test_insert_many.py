@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from bpo.bulk import insert_many
+from bpo.bulk import insert_many, insert_rows
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.models import Event, WorkItem
 from bpo.work.tests.slaworld import sla_service
@@ -75,3 +75,19 @@ def test_insert_many_writes_json_and_foreign_keys_of_events(world):
         assert [stored[e.pk].data for e in events] == [{"n": i.pk} for i in items]
         assert [stored[e.pk].item_id for e in events] == [i.pk for i in items]
         assert insert_many([]) == []
+
+
+def test_insert_rows_fills_defaults_as_the_model_does(world):
+    with all_clients_unscoped("test"):
+        (item,) = insert_many(rows(world, "rw")[:1])
+        now = timezone.now()
+        given = {"client_id": world.own.pk, "item_id": item.pk, "kind": "note", "at": now}
+        keys = insert_rows(Event, [given, {**given, "body": "second", "data": {"x": [1, 2]}}])
+        saved = Event.objects.create(**given)
+        first, second = (Event.objects.get(pk=key) for key in keys)
+        skip = {"id", "at"}  # auto_now_add: the time of writing, as create() sets it
+        fields = [f.attname for f in Event._meta.concrete_fields if f.attname not in skip]
+        assert {f: getattr(first, f) for f in fields} == {f: getattr(saved, f) for f in fields}
+        assert (second.body, second.data) == ("second", {"x": [1, 2]})
+        assert now <= first.at <= timezone.now()
+        assert insert_rows(Event, []) == []
