@@ -790,7 +790,8 @@ def test_manager_imports_a_file_fixes_the_mapping_and_watches_the_progress(
         "M-3;Refund missing;cy@customer.example;low;A-3\n"
     )
     log_in(page, live_world.people["manager"])
-    nav(page).get_by_role("link", name="Imports").click()
+    nav(page).get_by_role("link", name="Intake").click()
+    page.get_by_test_id("intake-tabs").get_by_role("link", name="Imports").click()
     expect(page.get_by_test_id("imports")).to_contain_text("No import yet")
     form = page.get_by_test_id("import-form")
     form.get_by_label("Service").select_option(label=f"Own Client GmbH · {service.name}")

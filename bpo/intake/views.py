@@ -310,7 +310,11 @@ def imports_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/imports.html",
-        {"imports": queries.imports_visible(actor=actor)[:RECENT], "form": form},
+        {
+            "imports": queries.imports_visible(actor=actor)[:RECENT],
+            "form": form,
+            "show_intake_tabs": actor.can(Permission.MANAGE_INTAKE),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -22,9 +22,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Work", reverse("work:mine"), "inboxes"))
     if actor.can(Permission.MANAGE_AGENTS):
         items.append(("Queues & agents", reverse("work:manage"), "kanban"))
-    if actor.can(Permission.MANAGE_INTAKE):
+    if actor.can(Permission.MANAGE_INTAKE):  # its pages lead to the imports too
         items.append(("Intake", reverse("intake:home"), "envelope-paper"))
-    if actor.can(Permission.IMPORT_WORK):
+    elif actor.can(Permission.IMPORT_WORK):
         items.append(("Imports", reverse("intake:imports"), "file-earmark-spreadsheet"))
     items.append(
         ("Clients" if actor.is_provider else "My company", reverse("tenancy:list"), "buildings")

@@ -448,3 +448,14 @@ def test_the_command_resumes_a_stopped_import_as_a_person_who_may(world, service
     assert "3 items created" in capsys.readouterr().out
     with pytest.raises(CommandError, match="is done; nothing to resume"):
         call_command("import_items", "--resume", str(job.pk), "--as", "manager@own.test")
+
+
+def test_the_menu_leads_managers_through_intake_and_client_admins_straight_to_imports(world):
+    manager = world.login("manager").get("/intake/imports/").content.decode()
+    menu = manager.split("<main")[0]
+    assert 'href="/intake/"' in menu and 'href="/intake/imports/"' not in menu
+    assert 'data-testid="intake-tabs"' in manager
+    client_admin = world.login("client_admin").get("/").content.decode()
+    assert 'href="/intake/imports/"' in client_admin and 'href="/intake/"' not in client_admin
+    page = world.login("client_admin").get("/intake/imports/").content.decode()
+    assert 'data-testid="intake-tabs"' not in page
