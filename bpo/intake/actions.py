@@ -11,6 +11,7 @@ unprocessed.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import secrets
 import socket
@@ -378,6 +379,11 @@ def mailbox_save(
             problems["imap_username"] = "Name the user to log in to the IMAP mailbox as."
         if not target.imap_password:
             problems["imap_password"] = "Give the IMAP mailbox's password."
+        if target.imap_security == ImapSecurity.NONE and not _loopback(target.imap_host):
+            problems["imap_security"] = (
+                "Without TLS the password would cross the network in clear: choose TLS or "
+                "STARTTLS (no security is only for a server on this machine)."
+            )
     if imap_port is not None and not 1 <= imap_port <= 65535:
         problems["imap_port"] = "A port is a number from 1 to 65535."
     if problems:
@@ -392,6 +398,16 @@ def mailbox_save(
             {"address": f"{target.address} is already the address of a mailbox."}
         ) from exc
     return target
+
+
+def _loopback(host: str) -> bool:
+    """Whether a host name or address is this machine (where a plain connection is safe)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _mailbox_facts(mailbox: Mailbox) -> dict[str, object]:

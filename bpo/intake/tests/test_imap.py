@@ -144,3 +144,20 @@ def test_an_unreachable_server_is_reported(world):
     assert imap_poll().failed_mailboxes == 1
     (box,) = every(Mailbox)
     assert box.last_poll_error.startswith("cannot reach the server")
+
+
+@pytest.mark.parametrize("host", ["imap.example.net", "192.0.2.10", "[2001:db8::1]"])
+def test_no_security_is_refused_for_a_server_elsewhere(world, host):
+    service = sla_service(world)
+    with acting_as(world.actor("manager")) as manager, pytest.raises(ValidationError) as caught:
+        intake.mailbox_save(
+            actor=manager,
+            service=service,
+            address="plain@own.example",
+            imap_host=host,
+            imap_security="none",
+            imap_username="plain",
+            imap_password="secret",
+        )
+    assert "in clear" in caught.value.message_dict["imap_security"][0]
+    assert every(Mailbox) == []
