@@ -40,13 +40,12 @@ def insert_many(objs: Sequence[M]) -> list[M]:
         return list(objs)
     model = type(objs[0])
     connection = connections[DEFAULT_DB_ALIAS]
-    stamped = [f for f in _fields(model) if _stamped(f)]
+    fields = _fields(model)
+    stamped = [f for f in fields if _stamped(f)]
     for obj in objs:
         for field in stamped:
             field.pre_save(obj, True)
-    keys = _write(
-        model, ([getattr(obj, f.attname) for f in _fields(model)] for obj in objs), len(objs)
-    )
+    keys = _write(model, ([getattr(obj, f.attname) for f in fields] for obj in objs), len(objs))
     for obj, key in zip(objs, keys, strict=True):
         setattr(obj, model._meta.pk.attname, key)  # type: ignore[union-attr]
         obj._state.adding = False
@@ -63,9 +62,9 @@ def insert_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> list[Any]
         return []
     fields = _fields(model)
     now = timezone.now()
-    defaults = {f.attname: now if _stamped(f) else f.get_default() for f in fields}
-    names = [f.attname for f in fields]
+    defaults = {f.attname: f.get_default() for f in fields}
     stamped = {f.attname for f in fields if _stamped(f)}
+    names = [f.attname for f in fields]
     values = (
         [now if name in stamped else row.get(name, defaults[name]) for name in names]
         for row in rows

@@ -193,9 +193,9 @@ def upload_import(
     "", response={200: ImportPage, **documented_errors(403)}, summary="File imports, newest first"
 )
 def list_imports(request: HttpRequest, params: Query[ImportParams]) -> dict[str, Any]:
-    rows = queries.imports_visible(actor=request_actor(request), service_id=params.service_id)
-    if params.status:
-        rows = rows.filter(status=params.status)
+    rows = queries.imports_visible(
+        actor=request_actor(request), service_id=params.service_id, status=params.status
+    )
     return page_of(rows, params)
 
 

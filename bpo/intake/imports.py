@@ -35,10 +35,10 @@ from bpo.audit.log import record
 from bpo.contracts.models import Priority, Service, ServiceTerms
 from bpo.intake.models import ImportJob, ImportStatus
 from bpo.intake.tabular import Table, TableError, cell_text, open_table
-from bpo.tenancy.context import Actor, Forbidden
-from bpo.tenancy.scoping import ensure_client_in_scope
+from bpo.tenancy.context import Actor, Forbidden, actor_for
+from bpo.tenancy.scoping import all_clients_unscoped, ensure_client_in_scope
 from bpo.work import actions as work
-from bpo.work.models import Channel, Queue, WorkItem
+from bpo.work.models import Channel, Queue
 
 # The work item fields a column can fill, with the names people give such columns.
 FIELDS = {
@@ -371,7 +371,7 @@ def import_check(
                     first_row_of[ref] = number
         except TableError as exc:
             errors.append(RowError(None, "—", str(exc)))
-        existing = _count_existing(job.client_id, list(first_row_of))
+        existing = len(work.external_refs_taken(job.client_id, list(first_row_of)))
     with transaction.atomic():
         job.status = ImportStatus.INVALID if errors else ImportStatus.READY
         job.errors = [e.as_dict() for e in errors[:MAX_ERRORS]]
@@ -395,19 +395,6 @@ def import_check(
             after={"status": job.status, "rows": rows, "errors": len(errors), "existing": existing},
         )
     return job
-
-
-def _count_existing(client_id: int, refs: list[str]) -> int:
-    count = 0
-    for start in range(0, len(refs), work.BULK_BATCH):
-        chunk = refs[start : start + work.BULK_BATCH]
-        # Excluded "" so the partial unique index on (client, external_ref) serves the count.
-        count += (
-            WorkItem.objects.filter(client_id=client_id, external_ref__in=chunk)
-            .exclude(external_ref="")
-            .count()
-        )
-    return count
 
 
 def import_start(*, actor: Actor, job: ImportJob, enqueue: bool = True) -> ImportJob:
@@ -438,8 +425,6 @@ def import_run(
     """Take in a started import's rows, batch by batch, from where it stopped. Runs as the
     user who started it. Raises ImportBusy when another process holds the import's lease
     (``take_over`` ignores the lease: a person who knows the other run is dead)."""
-    from bpo.tenancy.context import actor_for
-
     runner = uuid.uuid4().hex
     now = timezone.now()
     claim = ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING)
@@ -582,8 +567,6 @@ def _enqueue(job: ImportJob) -> None:
 def imports_stalled() -> list[tuple[int, int]]:
     """(import id, client id) of running imports nobody runs: their runner stopped writing for
     longer than the lease (it was killed), or none took them up."""
-    from bpo.tenancy.scoping import all_clients_unscoped
-
     cutoff = timezone.now() - LEASE
     with all_clients_unscoped("finding imports whose runner was killed"):
         stale = ImportJob.objects.filter(status=ImportStatus.RUNNING).filter(

@@ -31,9 +31,10 @@ def mailboxes_visible(*, actor: Actor, service_id: int | None = None) -> QuerySe
     return rows.filter(service_id=service_id) if service_id is not None else rows
 
 
-def services_for_mailboxes(*, actor: Actor) -> QuerySet[Service]:
-    """The services in scope a manager may give an address, by client and name."""
-    actor.require(Permission.MANAGE_INTAKE)
+def services_for(*, actor: Actor, permission: Permission) -> QuerySet[Service]:
+    """The services in scope, by client and name, for someone who holds ``permission`` (to
+    give one an address, or to import work into one)."""
+    actor.require(permission)
     return Service.objects.select_related("client").order_by("client__name", "name")
 
 
@@ -99,22 +100,20 @@ def contact_link(token: str) -> ContactLink | None:
         )
 
 
-def imports_visible(*, actor: Actor, service_id: int | None = None) -> QuerySet[ImportJob]:
+def imports_visible(
+    *, actor: Actor, service_id: int | None = None, status: str | None = None
+) -> QuerySet[ImportJob]:
     """The file imports of the clients in scope, newest first (those who may import)."""
     actor.require(Permission.IMPORT_WORK)
     rows = ImportJob.objects.select_related("service__client", "created_by").order_by("-id")
-    return rows.filter(service_id=service_id) if service_id is not None else rows
+    if service_id is not None:
+        rows = rows.filter(service_id=service_id)
+    return rows.filter(status=status) if status else rows
 
 
 def import_get(*, actor: Actor, import_id: int) -> ImportJob:
     """An import in scope; raises ImportJob.DoesNotExist."""
     return imports_visible(actor=actor).get(pk=import_id)
-
-
-def services_for_imports(*, actor: Actor) -> QuerySet[Service]:
-    """The services in scope a person may import work into, by client and name."""
-    actor.require(Permission.IMPORT_WORK)
-    return Service.objects.select_related("client").order_by("client__name", "name")
 
 
 def import_preview(*, actor: Actor, job: ImportJob, rows: int = 3) -> list[list[str]]:

@@ -47,7 +47,7 @@ def intake(request: HttpRequest) -> HttpResponse:
     """Mailboxes (with a form to add one) and the latest inbound mail, failed first."""
     actor = request_actor(request)
     actor.require(Permission.MANAGE_INTAKE)
-    services = _service_choices(actor)
+    services = _service_choices(actor, Permission.MANAGE_INTAKE)
     form = MailboxForm(request.POST or None, services=services)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -134,7 +134,9 @@ def inbound_retry(request: HttpRequest, message_id: int) -> HttpResponse:
 def web_form_create(request: HttpRequest) -> HttpResponse:
     """Publish a service's public request form."""
     actor = request_actor(request)
-    form = WebFormForm(request.POST, prefix="wf", services=_service_choices(actor))
+    form = WebFormForm(
+        request.POST, prefix="wf", services=_service_choices(actor, Permission.MANAGE_INTAKE)
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -170,10 +172,9 @@ def web_form_toggle(request: HttpRequest, form_id: int) -> HttpResponse:
     return redirect("intake:home")
 
 
-def _service_choices(actor: Actor) -> list[tuple[int, str]]:
-    return [
-        (s.pk, f"{s.client.name} · {s.name}") for s in queries.services_for_mailboxes(actor=actor)
-    ]
+def _service_choices(actor: Actor, permission: Permission) -> list[tuple[int, str]]:
+    services = queries.services_for(actor=actor, permission=permission)
+    return [(s.pk, f"{s.client.name} · {s.name}") for s in services]
 
 
 # --- Public pages: no login; the form's address or the contact's token decides ----------------
@@ -287,9 +288,7 @@ def imports_page(request: HttpRequest) -> HttpResponse:
     """The imports of the clients in scope, and a form to upload a file."""
     actor = request_actor(request)
     actor.require(Permission.IMPORT_WORK)
-    services = [
-        (s.pk, f"{s.client.name} · {s.name}") for s in queries.services_for_imports(actor=actor)
-    ]
+    services = _service_choices(actor, Permission.IMPORT_WORK)
     form = ImportUploadForm(request.POST or None, request.FILES or None, services=services)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -364,17 +364,7 @@ def work_items_create_many(
     if queue is not None and queue.service_id != service.pk:
         raise ValidationError({"queue_id": "The queue belongs to another service."})
     client_id = service.client_id
-    refs = {row["external_ref"] for row in rows if row["external_ref"]}
-    # The exclusion lets SQLite and PostgreSQL use the partial unique index on (client,
-    # external_ref): neither infers its condition from a long IN list, and scans the table.
-    taken = set(
-        WorkItem.objects.filter(client_id=client_id, external_ref__in=refs)
-        .exclude(external_ref="")
-        .order_by()
-        .values_list("external_ref", flat=True)
-        if refs
-        else ()
-    )
+    taken = external_refs_taken(client_id, [row["external_ref"] for row in rows])
     skipped = [i for i, row in enumerate(rows) if row["external_ref"] in taken]
     keep = [i for i, row in enumerate(rows) if row["external_ref"] not in taken]
     people = {rows[i]["contact_email"]: rows[i]["contact_name"] for i in keep}
@@ -440,6 +430,24 @@ def work_items_create_many(
                 if _push_item(item) is None:
                     break
     return CreatedMany(items=items, skipped=skipped)
+
+
+def external_refs_taken(client_id: int, refs: list[str]) -> set[str]:
+    """Which of these external references an item of the client already has."""
+    wanted = sorted({ref for ref in refs if ref})
+    taken: set[str] = set()
+    for start in range(0, len(wanted), BULK_BATCH):
+        # The exclusion lets SQLite and PostgreSQL use the partial unique index on (client,
+        # external_ref): neither infers its condition from a long IN list, and scans the table.
+        taken.update(
+            WorkItem.objects.filter(
+                client_id=client_id, external_ref__in=wanted[start : start + BULK_BATCH]
+            )
+            .exclude(external_ref="")
+            .order_by()
+            .values_list("external_ref", flat=True)
+        )
+    return taken
 
 
 def contact_ids_for(*, client_id: int, people: Mapping[str, str]) -> dict[str, int]:

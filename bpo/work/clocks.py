@@ -178,7 +178,11 @@ def prepare_many(items: list[WorkItem], now: datetime) -> list[tuple[WorkItem, l
 def start_many(prepared: list[tuple[WorkItem, list[SlaClock]]]) -> None:
     """Save the clocks prepare_many computed, each bound to its (now saved) item."""
     fields = [f.attname for f in SlaClock._meta.concrete_fields if not f.primary_key]
-    shapes = {id(c): {name: getattr(c, name) for name in fields} for _, cs in prepared for c in cs}
+    shapes: dict[int, dict[str, object]] = {}  # the items share a few template clocks
+    for _, clocks in prepared:
+        for clock in clocks:
+            if id(clock) not in shapes:
+                shapes[id(clock)] = {name: getattr(clock, name) for name in fields}
     insert_rows(
         SlaClock,
         [

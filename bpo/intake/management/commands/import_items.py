@@ -21,10 +21,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bpo.accounts.models import User
 from bpo.contracts.models import Service
-from bpo.intake import imports
+from bpo.intake import imports, queries
 from bpo.intake.models import ImportJob, ImportStatus
 from bpo.intake.tabular import ENCODINGS
 from bpo.tenancy.context import Forbidden, acting_as, actor_for
+from bpo.work import queries as work_queries
 from bpo.work.models import Queue
 
 SHOWN_ERRORS = 20
@@ -121,16 +122,17 @@ class Command(BaseCommand):
         actor = actor_for(_user(options["email"]))
         with acting_as(actor):
             try:
-                service = Service.objects.get(pk=options["service"])
+                service = work_queries.service_get(actor=actor, service_id=options["service"])
             except Service.DoesNotExist:
                 raise CommandError(
                     f"There is no service {options['service']} {actor.user} may import into."
                 ) from None
             queue = None
-            if options["queue"]:
-                queue = Queue.objects.filter(pk=options["queue"], service=service).first()
-                if queue is None:
-                    raise CommandError(f"Service {service.pk} has no queue {options['queue']}.")
+            if options["queue"]:  # import_upload checks that it is a queue of the service
+                try:
+                    queue = work_queries.queue_get(actor=actor, queue_id=options["queue"])
+                except Queue.DoesNotExist:
+                    raise CommandError(f"There is no queue {options['queue']}.") from None
             checking = Progress("Checking", _lines(path))
             try:
                 with path.open("rb") as upload:
@@ -180,9 +182,10 @@ class Command(BaseCommand):
     def _resume(self, job_id: int, email: str, take_over: bool) -> ImportJob:
         actor = actor_for(_user(email))
         with acting_as(actor):
-            job = ImportJob.objects.filter(pk=job_id).first()  # within the person's clients
-            if job is None:
-                raise CommandError(f"There is no import {job_id} that {email} can see.")
+            try:
+                job = queries.import_get(actor=actor, import_id=job_id)
+            except ImportJob.DoesNotExist:
+                raise CommandError(f"There is no import {job_id} that {email} can see.") from None
             try:
                 if job.status == ImportStatus.FAILED:
                     imports.import_resume(actor=actor, job=job, enqueue=False)
