@@ -12,6 +12,9 @@ UPDATE SKIP LOCKED) RETURNING id`` per assignment, no timeline, no audit, no cap
 
 Each run gives every agent the same number of assignments (the agent's capacity at most); between
 runs the items taken are resolved (bare SQL, untimed) so agents start every run empty-handed.
+Every run starts new processes, so each agent first takes one item untimed (and resolves it):
+in a server that lives for hours, the first get next of an agent in a worker, which builds
+their statements, is a rare event, not part of the steady state a run measures.
 Runs of the two alternate. After all runs every assignment is checked: an item assigned twice
 (two 'assigned' events, or a final assignee other than the agent who got it) is counted.
 """
@@ -113,6 +116,7 @@ class Sample:
     seconds: float
     latencies: list[float]
     taken: dict[int, list[int]]  # agent id -> item ids, in order
+    warmed: dict[int, list[int]] = field(default_factory=dict)  # taken before the run, untimed
     empty: int = 0
     waits: Counter[str] = field(default_factory=Counter)
 
@@ -228,6 +232,7 @@ def drive(
         seconds=seconds,
         latencies=[x for r in done for x in r.latencies],
         taken={r.agent_id: r.taken for r in done},
+        warmed={r.agent_id: r.warmed for r in done},
         empty=sum(r.empty for r in done),
         waits=waits,
     )
@@ -243,6 +248,7 @@ class AgentResult:
     backend: int | None = None
     latencies: list[float] = field(default_factory=list)
     taken: list[int] = field(default_factory=list)
+    warmed: list[int] = field(default_factory=list)
     empty: int = 0
     error: str = ""
 
@@ -281,13 +287,20 @@ def _agents_process(
         result = AgentResult(agent_id, "ready")
         try:
             take = make_taker(agent_id, provider)
+            # A server's worker serves an agent for hours: the first get next of an agent in a
+            # process (which builds their statements) is made, untimed, before the run starts,
+            # and its item resolved at once, so the agent starts the run empty-handed.
+            warmed = take()
+            if warmed is not None:
+                result.warmed.append(warmed)
+                resolve_items([warmed])
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_backend_pid()")
                     result.backend = cursor.fetchone()[0]
             results.put(result)
             start.wait()
-            result = AgentResult(agent_id, "done")
+            result = AgentResult(agent_id, "done", warmed=result.warmed)
             for _ in range(takes):
                 began = time.perf_counter()
                 item = take()
@@ -354,11 +367,13 @@ class WaitSampler:
 
 def resolve(sample: Sample) -> None:
     """End of a shift: the items taken are resolved, so every run starts with empty hands."""
-    ids = [i for per_agent in sample.taken.values() for i in per_agent]
-    if not ids:
-        return
-    with all_clients_unscoped("the benchmark resets its agents between runs"):
-        WorkItem.objects.filter(pk__in=ids).update(state="resolved")
+    resolve_items([i for per_agent in sample.taken.values() for i in per_agent])
+
+
+def resolve_items(ids: list[int]) -> None:
+    if ids:
+        with all_clients_unscoped("the benchmark resets its agents between runs"):
+            WorkItem.objects.filter(pk__in=ids).update(state="resolved")
 
 
 def double_assignments(app: list[Sample], bare: list[Sample]) -> tuple[int, int]:
@@ -368,7 +383,7 @@ def double_assignments(app: list[Sample], bare: list[Sample]) -> tuple[int, int]
     Returns (double assignments of the app, assignments checked)."""
     got: dict[int, list[int]] = {}
     for sample in app:
-        for agent_id, ids in sample.taken.items():
+        for agent_id, ids in [*sample.warmed.items(), *sample.taken.items()]:
             for item in ids:
                 got.setdefault(item, []).append(agent_id)
     with all_clients_unscoped("the benchmark checks every assignment it made"):
@@ -384,7 +399,7 @@ def double_assignments(app: list[Sample], bare: list[Sample]) -> tuple[int, int]
 
     bare_got: dict[int, list[int]] = {}
     for sample in bare:
-        for agent_id, ids in sample.taken.items():
+        for agent_id, ids in [*sample.warmed.items(), *sample.taken.items()]:
             for item in ids:
                 bare_got.setdefault(item, []).append(agent_id)
     with all_clients_unscoped("the benchmark checks every assignment it made"):
@@ -402,7 +417,8 @@ def double_assignments(app: list[Sample], bare: list[Sample]) -> tuple[int, int]
 
 
 def explain_get_next(provider: Provider) -> None:
-    """Show on stderr how the database runs the get-next candidate query of the first agent
+    """Show on stderr how the database runs the first statement of the first agent's get next:
+    the one that reads the best few waiting items of each queue and takes the best of them
     (EXPLAIN ANALYZE, rolled back)."""
     from django.db import transaction
 
@@ -410,19 +426,17 @@ def explain_get_next(provider: Provider) -> None:
 
     user = User.objects.get(pk=provider.agent_ids[0])
     with acting_as(actor_for(user)), transaction.atomic():
-        # The statement of get next that reads the candidates and locks the best of them.
-        best = routing.best_waiting(routing.agent_of(user), per_queue=4)
-        if connection.features.has_select_for_update_skip_locked:
-            best = best.select_for_update(skip_locked=True, of=("self",))
-        sql, params = best[:1].query.sql_with_params()
+        take = routing.take_statements(user, [], None)[0]
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = [user.pk, now, now, *take.params]
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {take.sql}", params)
             else:
-                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+                cursor.execute(f"EXPLAIN QUERY PLAN {take.sql}", params)
             plan = "\n".join("    " + " ".join(str(c) for c in row) for row in cursor.fetchall())
         transaction.set_rollback(True)
-    progress(f"the get-next statement of agent {user.email}:\n    {sql}\n    {params}\n{plan}")
+    progress(f"the get-next statement of agent {user.email}:\n    {take.sql}\n    {params}\n{plan}")
 
 
 def describe_waits(waits: Counter[str]) -> str:
@@ -439,7 +453,7 @@ def run(options: Options) -> list[Figure]:
     takes = QUICK_TAKES if options.quick else FULL_TAKES
     progress(f"seeding {shape.describe()}")
     provider = seed_provider(shape)
-    needed = (options.runs * 2 + 2) * shape.agents * takes
+    needed = (options.runs * 2 + 2) * shape.agents * (takes + 1)  # + 1: each run's warm-up
     if needed > shape.items // 2:
         raise RuntimeError(f"{shape.items} items are too few for {needed} assignments")
     insert_items(provider, shape.items)

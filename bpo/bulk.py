@@ -6,9 +6,12 @@ prepared by each field for the database, auto-now dates set, primary keys read b
 statement value by value and, on SQLite, caps a statement at 999 parameters; measured on a file
 import, that compiling was most of the import's time (bench/import_rows.py). Here the statement
 is written once per batch size and each value only passes through its field's
-``get_db_prep_save``; on PostgreSQL the rows go in one COPY, their keys drawn from the table's
-sequence beforehand. Like bulk_create, it sends no signals and calls no ``save()``
+``get_db_prep_save``; on PostgreSQL a batch of many rows goes in one COPY, their keys drawn from
+the table's sequence beforehand. Like bulk_create, it sends no signals and calls no ``save()``
 (bpo/work/tests/test_insert_many.py checks every value read back against bulk_create's).
+
+A single row goes the same way, in one INSERT ... RETURNING: the timeline event and the audit
+entry of every write use it, so they cost the write a statement each and no ORM compiling.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ M = TypeVar("M", bound=Model)
 MAX_PARAMS = 30_000
 # Values whose database form depends on nothing but the value (and the field and database).
 SAME_EVERY_TIME = (int, str, datetime, date, Decimal, UUID, type(None))
+# PostgreSQL: fewer rows than this go in an INSERT (one round trip); more in a COPY (two, but
+# binding thousands of parameters costs the server more than the rows themselves).
+COPY_FROM_ROWS = 100
 
 
 def insert_many(objs: Sequence[M]) -> list[M]:
@@ -106,7 +112,7 @@ def _write(model: type[Model], values: Iterator[list[Any]], count: int) -> list[
     rows = _prepared(values, fields, connection)
     table, pk = model._meta.db_table, model._meta.pk
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and count >= COPY_FROM_ROWS:
             return _copy(cursor, table, pk, fields, rows, count)
         return _insert(cursor, table, pk, fields, rows)
 
@@ -152,8 +158,7 @@ def _insert(
 def _copy(
     cursor: Any, table: str, pk: Any, fields: list[Any], rows: Iterator[list[Any]], count: int
 ) -> list[Any]:
-    """PostgreSQL: the keys taken from the table's sequence first, then every row in one COPY
-    (binding thousands of parameters costs PostgreSQL more than the rows themselves)."""
+    """PostgreSQL: the keys taken from the table's sequence first, then every row in one COPY."""
     quote = cursor.db.ops.quote_name
     cursor.execute(
         "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",

@@ -18,8 +18,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from bpo.accounts.models import Assignment, User
@@ -29,7 +29,7 @@ from bpo.bulk import insert_many, insert_rows, instances
 from bpo.contracts import fields
 from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
 from bpo.tenancy.context import Actor, Forbidden
-from bpo.tenancy.scoping import all_clients_unscoped, ensure_client_in_scope
+from bpo.tenancy.scoping import ensure_client_in_scope
 from bpo.uploads import too_large_message
 from bpo.work import clocks, files, queries, routing
 from bpo.work.models import (
@@ -87,7 +87,7 @@ def _event(
     internal: bool = False,
     **data: Any,
 ) -> Event:
-    return Event.objects.create(
+    event = Event(
         client_id=item.client_id,
         item=item,
         actor=actor.user if actor else None,
@@ -96,6 +96,8 @@ def _event(
         body=body,
         data=data,
     )
+    insert_many([event])  # one INSERT, no ORM compiling: every write of an item adds an event
+    return event
 
 
 def contact_for(*, client_id: int, email: str, name: str = "") -> Contact:
@@ -777,7 +779,19 @@ def _assign(actor: Actor | None, item: WorkItem, agent: User, reason: str) -> Wo
     item.assignee = agent
     item.assigned_at = now
     item.save(update_fields=["assignee", "assigned_at", "updated_at"])
-    AgentProfile.objects.filter(user=agent).update(waiting_since=now)
+    _assigned(actor, item, agent, reason, before, now)
+    return item
+
+
+def _assigned(
+    actor: Actor | None, item: WorkItem, agent: User, reason: str, before: int | None, now: datetime
+) -> None:
+    """What follows an assignment: the agent stops waiting, the timeline and the audit log."""
+    with connection.cursor() as cursor:  # one plain statement: get next runs this all day long
+        cursor.execute(
+            "UPDATE workforce_agentprofile SET waiting_since = %s WHERE user_id = %s",
+            [connection.ops.adapt_datetimefield_value(now), agent.pk],
+        )
     _event(
         item,
         actor,
@@ -793,7 +807,6 @@ def _assign(actor: Actor | None, item: WorkItem, agent: User, reason: str) -> Wo
         before={"assignee_id": before},
         after={"assignee_id": agent.pk, "reason": reason},
     )
-    return item
 
 
 def work_item_assign(*, actor: Actor, item: WorkItem, agent: User, reason: str) -> WorkItem:
@@ -888,46 +901,40 @@ def work_item_transfer(
     return locked
 
 
-def _lock_profile(user: User) -> tuple[AgentProfile, int]:
-    """The agent's profile, locked, and their load: their open items at every client (capacity
-    is the person's, not per client). One routing decision at a time per agent, so two
-    concurrent assignments can never take them over capacity."""
-    with all_clients_unscoped("an agent's capacity counts their items at every client"):
-        load = (
-            WorkItem.objects.filter(assignee_id=OuterRef("user_id"), state__in=OPEN_STATES)
-            .order_by()
-            .values("assignee_id")
-            .annotate(n=Count("id"))
-            .values("n")
-        )
-    profiles = AgentProfile.objects.select_for_update(of=("self",)).annotate(
-        load=Coalesce(Subquery(load), 0)
+def _lock_profile(user: User) -> tuple[AgentProfile, int, int | None]:
+    """The agent's profile, locked, their load (their open items at every client: capacity is
+    the person's, not per client) and the routing stamp (see routing.take_statements), in one
+    statement. One routing decision at a time per agent, so two concurrent assignments can never
+    take them over capacity."""
+    states = sorted(OPEN_STATES)
+    lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
+    # Plain SQL (names from the models): the ORM would compile it anew at every get next.
+    sql = (
+        "SELECT p.*, (SELECT COUNT(*) FROM work_workitem w WHERE w.assignee_id = p.user_id"  # noqa: S608
+        f" AND w.state IN ({', '.join(['%s'] * len(states))})) AS load,"
+        " (SELECT token FROM work_routingstamp WHERE id = 1) AS stamp"
+        f" FROM workforce_agentprofile p WHERE p.user_id = %s{lock}"
     )
-    profile = profiles.filter(user=user).first()
-    if profile is None:
+    found = list(AgentProfile.objects.raw(sql, [*states, user.pk]))
+    if not found:  # an agent without a profile yet
         AgentProfile.objects.get_or_create(user=user)
-        profile = profiles.get(user=user)
-    return profile, profile.load  # type: ignore[attr-defined]  # the annotation above
+        found = list(AgentProfile.objects.raw(sql, [*states, user.pk]))
+    profile = found[0]
+    return profile, profile.load, profile.stamp
 
 
-def _first_waiting(agent: routing.Agent, *, push_only: bool = False) -> WorkItem | None:
-    """The best waiting item the agent may take, locked for this transaction.
-
-    In one statement, the best few of each eligible queue are read (cheap at any backlog) and
-    the best of those that no other transaction holds is locked with SKIP LOCKED. When every
-    candidate is taken meanwhile (or nothing waits), a wider read follows, and at last the full
-    query, so no eligible item is ever skipped."""
-    for per_queue in (4, 32):
-        item = _lock_first(routing.best_waiting(agent, per_queue=per_queue, push_only=push_only))
+def _take_next(
+    user: User, profile: AgentProfile, stamp: int | None, *, push_only: bool = False
+) -> WorkItem | None:
+    """Assign the best waiting item the agent may take to them (see routing.take_statements),
+    and write what follows (_assigned); None when nothing waits for them."""
+    now = timezone.now()
+    takes = routing.take_statements(user, profile.languages or [], stamp, push_only=push_only)
+    for take in takes:
+        item = take.run(user.pk, now)
         if item is not None:
             return item
-    return _lock_first(routing.waiting_for(agent, push_only=push_only))
-
-
-def _lock_first(candidates: Any) -> WorkItem | None:
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    return candidates.first()
+    return None
 
 
 def work_item_next(*, actor: Actor) -> WorkItem | None:
@@ -942,13 +949,13 @@ def work_item_next(*, actor: Actor) -> WorkItem | None:
     actor.require(Permission.HANDLE_WORK)
     user = actor.user
     with transaction.atomic():
-        profile, load = _lock_profile(user)
+        profile, load, stamp = _lock_profile(user)
         if load >= profile.capacity:
             return None
-        item = _first_waiting(routing.agent_of(user, profile))
-        if item is None:
-            return None
-        return _assign(actor, item, user, "get next")
+        item = _take_next(user, profile, stamp)
+        if item is not None:
+            _assigned(actor, item, user, "get next", None, item.assigned_at)
+        return item
 
 
 def _push_item(item: WorkItem) -> User | None:
@@ -970,7 +977,7 @@ def _push_item(item: WorkItem) -> User | None:
         agent = routing.agent_of(profile.user, profile)
         if not routing.agent_may_take(agent, item):
             continue
-        locked, load = _lock_profile(profile.user)
+        locked, load, _ = _lock_profile(profile.user)
         if locked.presence != Presence.AVAILABLE or load >= locked.capacity:
             continue
         _assign(None, item, profile.user, "routed: waited longest")
@@ -995,16 +1002,16 @@ def push_to_agent(user_id: int) -> list[WorkItem]:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return []
-    profile, load = _lock_profile(user)
+    profile, load, stamp = _lock_profile(user)
     if profile.presence != Presence.AVAILABLE:
         return []
-    agent = routing.agent_of(user, profile)
     taken = []
     for _ in range(max(0, profile.capacity - load)):
-        item = _first_waiting(agent, push_only=True)
+        item = _take_next(user, profile, stamp, push_only=True)
         if item is None:
             break
-        taken.append(_assign(None, item, user, "routed: capacity freed"))
+        _assigned(None, item, user, "routed: capacity freed", None, item.assigned_at)
+        taken.append(item)
     return taken
 
 

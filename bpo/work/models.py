@@ -111,6 +111,19 @@ class Queue(ClientOwnedModel):
         return self.name
 
 
+class RoutingStamp(models.Model):
+    """One row whose token the database changes at every write to what an agent's routing
+    facts come from: skills, certifications and queues (triggers, migration 0009). "Get next"
+    keeps an agent's facts, and the statements built from them, while the token stays the same
+    (bpo/work/routing.py), so a change made by any process, even by hand in SQL, reaches every
+    process at its next routing decision."""
+
+    token = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"routing stamp {self.token}"
+
+
 class WorkItem(ClientOwnedModel):
     """One unit of work for a service, under the contract terms it started with."""
 
@@ -200,6 +213,13 @@ class WorkItem(ClientOwnedModel):
             ),
             models.Index(fields=["client", "queue", "state"], name="item_queue"),
             models.Index(fields=["client", "assignee", "state"], name="item_assignee"),
+            # An agent's load (their open items at every client), counted at each routing
+            # decision: only open items, so the count stays small however long they have worked.
+            models.Index(
+                fields=["assignee"],
+                condition=Q(state__in=sorted(OPEN_STATES)),
+                name="item_assignee_open",
+            ),
         ]
 
     def __str__(self) -> str:

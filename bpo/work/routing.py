@@ -5,25 +5,42 @@ queue and the item itself require (at least at the required level), and work in 
 language when it has one. Queue requirements are checked here in Python (queues are few); the
 item's own requirements are a JSON object checked by the database, so "get next" stays one
 indexed query whatever the backlog.
+
+"Get next" is the hottest write of the system (every agent, all day long), so its statements are
+built once per agent and kept (:func:`take_statements`): while the agent's languages, tenant
+scope and the routing stamp stay the same, the agent's next take runs the same SQL with no ORM
+work. The stamp (``RoutingStamp``) is changed by database triggers at every write to skills,
+certifications and queues, so a revoked certification takes effect at the very next take, in
+every process.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from bpo.accounts.models import User
+from bpo.tenancy.scoping import active_client_ids
 from bpo.work.models import Queue, Routing, State, WorkItem
 from bpo.workforce.models import AgentProfile, AgentSkill, Certification
 
 WAITING_STATES = (State.NEW, State.OPEN)
 # The routing order, as the partial index item_queue_waiting keeps each queue's waiting items.
 ROUTING_ORDER = (F("rank").asc(), F("due_sort").asc(), F("id").asc())
+# How many of each queue's best waiting items a take reads before the wider reads (see
+# :func:`take_statements`).
+PER_QUEUE_READS = (4, 32)
+# Agents whose take statements a process keeps (the least recently used go first).
+PLANS_KEPT = 5_000
 
 
 @dataclass(frozen=True)
@@ -141,8 +158,8 @@ def waiting_for(agent: Agent, *, push_only: bool = False) -> QuerySet[WorkItem]:
 def candidates_sql(
     agent: Agent, *, per_queue: int, push_only: bool = False
 ) -> tuple[str, list[Any]] | None:
-    """SQL selecting the ids of the best ``per_queue`` waiting items of each eligible queue (in
-    no particular order), or None when the agent has no eligible queue.
+    """SQL selecting the best ``per_queue`` waiting items of each eligible queue (their id, rank
+    and due_sort, in no particular order), or None when the agent has no eligible queue.
 
     One indexed range read per queue (index item_queue_waiting: client, queue, routing order),
     so the cost follows the agent's queues, not the installation's backlog: a single query over
@@ -155,7 +172,7 @@ def candidates_sql(
     once whatever the number of queues (fifty sub-selects joined by UNION ALL took 10 ms to plan
     for an agent of five clients); SQLite has no LATERAL and plans cheaply, so there the
     sub-select is repeated for each queue, its ids written in, and joined by UNION ALL."""
-    eligible = _eligible(agent).order_by(*ROUTING_ORDER).values("id")
+    eligible = _eligible(agent).order_by(*ROUTING_ORDER).values("id", "rank", "due_sort")
     queues = eligible_queues(agent, push_only=push_only)
     parts: list[str] = []
     params: list[Any] = []
@@ -168,35 +185,22 @@ def candidates_sql(
         sql, member_params = one_queue.query.sql_with_params()
         if connection.vendor == "postgresql":
             pairs = "unnest(%s::bigint[], %s::bigint[]) AS q(client_id, queue_id)"
-            parts.append(f"SELECT c.id FROM {pairs} CROSS JOIN LATERAL ({sql}) AS c")  # noqa: S608
+            parts.append(f"SELECT c.* FROM {pairs} CROSS JOIN LATERAL ({sql}) AS c")  # noqa: S608
             params.extend([[c for c, _ in queues], [q for _, q in queues], *member_params])
         else:
             for n, (client_id, queue_id) in enumerate(queues):
                 member = sql.replace("q.client_id", str(int(client_id)))
                 member = member.replace("q.queue_id", str(int(queue_id)))
-                parts.append(f"SELECT id FROM ({member}) AS q{n}")  # noqa: S608 (ids are ints)
+                parts.append(f"SELECT * FROM ({member}) AS q{n}")  # noqa: S608 (ids are ints)
                 params.extend(member_params)
     if not push_only and agent.service_ids:
         no_queue = eligible.filter(queue__isnull=True, service_id__in=agent.service_ids)
         sql, member_params = no_queue[:per_queue].query.sql_with_params()
-        parts.append(f"SELECT id FROM ({sql}) AS no_queue")  # noqa: S608 (ORM SQL)
+        parts.append(f"SELECT * FROM ({sql}) AS no_queue")  # noqa: S608 (ORM SQL)
         params.extend(member_params)
     if not parts:
         return None
     return " UNION ALL ".join(parts), params
-
-
-def best_waiting(agent: Agent, *, per_queue: int, push_only: bool = False) -> QuerySet[WorkItem]:
-    """The waiting items among the best ``per_queue`` of each eligible queue, best first (see
-    :func:`candidates_sql`); an empty query set when the agent has no eligible queue."""
-    found = candidates_sql(agent, per_queue=per_queue, push_only=push_only)
-    if found is None:
-        return WorkItem.objects.none()
-    return WorkItem.objects.filter(
-        id__in=RawSQL(*found),  # noqa: S611 (ORM-built SQL, values bound)
-        assignee__isnull=True,
-        state__in=WAITING_STATES,
-    ).order_by(*ROUTING_ORDER)
 
 
 def agent_may_take(agent: Agent, item: WorkItem) -> bool:
@@ -218,3 +222,98 @@ def waiting_in(queue: Queue, limit: int = 500) -> list[WorkItem]:
     if connection.features.has_select_for_update_skip_locked:
         items = items.select_for_update(skip_locked=True, of=("self",))
     return list(items[:limit])
+
+
+@dataclass(frozen=True)
+class Take:
+    """One statement that assigns the best waiting item it finds to an agent and returns the
+    item's row (every column of WorkItem), or no row. Its first three parameters are the agent's
+    user id and the time, twice (assigned_at, updated_at); the rest are ``params``."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+    def run(self, user_id: int, now: datetime) -> WorkItem | None:
+        at = connection.ops.adapt_datetimefield_value(now)
+        found = list(WorkItem.objects.raw(self.sql, [user_id, at, at, *self.params]))
+        return found[0] if found else None
+
+
+_plans: OrderedDict[tuple[Any, ...], tuple[Take, ...]] = OrderedDict()
+_plans_lock = threading.Lock()
+
+
+def take_statements(
+    user: User, languages: list[str], stamp: int | None, *, push_only: bool = False
+) -> tuple[Take, ...]:
+    """The statements that take the agent's next item, to run in order until one returns it:
+    from the best few of each eligible queue (cheap at any backlog), then a wider read, then
+    every eligible item (so none is ever skipped). Each locks the item it takes with SKIP
+    LOCKED where the database has it, so concurrent agents take different items without
+    waiting.
+
+    Built in the active tenant scope, and kept per process under the agent, their languages,
+    the scope and ``stamp`` (the routing stamp read in this transaction); with no stamp (a
+    database flushed by tests) they are built afresh every time."""
+    key = (user.pk, tuple(languages), active_client_ids(), stamp, push_only)
+    with _plans_lock:
+        takes = _plans.get(key)
+        if takes is not None:
+            _plans.move_to_end(key)
+            return takes
+    takes = _build_takes(agent_of(user), push_only=push_only)
+    if stamp is not None:
+        with _plans_lock:
+            _plans[key] = takes
+            while len(_plans) > PLANS_KEPT:
+                _plans.popitem(last=False)
+    return takes
+
+
+def _build_takes(agent: Agent, *, push_only: bool) -> tuple[Take, ...]:
+    takes = [_take_best(agent, per_queue=n, push_only=push_only) for n in PER_QUEUE_READS]
+    takes.append(_take_any(agent, push_only=push_only))
+    return tuple(take for take in takes if take is not None)
+
+
+def _take_best(agent: Agent, *, per_queue: int, push_only: bool) -> Take | None:
+    """Take the best waiting item among the best ``per_queue`` of each eligible queue (see
+    :func:`candidates_sql`): the candidates are sorted first, so the database fetches and locks
+    the rows one by one in routing order and stops at the first no one else holds."""
+    found = candidates_sql(agent, per_queue=per_queue, push_only=push_only)
+    if found is None:
+        return None
+    candidates, params = found
+    first = (
+        "SELECT w.id FROM ("  # noqa: S608 (ORM-built candidates, values bound)
+        f"SELECT * FROM ({candidates}) AS c ORDER BY rank, due_sort, id) AS best "
+        "JOIN work_workitem w ON w.id = best.id "
+        "WHERE w.assignee_id IS NULL AND w.state IN (%s, %s) "
+        "ORDER BY best.rank, best.due_sort, best.id LIMIT 1"
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        first += " FOR UPDATE OF w SKIP LOCKED"
+    return _assigning(first, [*params, *WAITING_STATES])
+
+
+def _take_any(agent: Agent, *, push_only: bool) -> Take | None:
+    """Take the best of every item the agent may take; None when there can be none (an agent
+    with no eligible queue)."""
+    first = waiting_for(agent, push_only=push_only).values("id")[:1]
+    if connection.features.has_select_for_update_skip_locked:
+        first = first.select_for_update(skip_locked=True, of=("self",))
+    try:
+        sql, params = first.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return _assigning(sql, params)
+
+
+def _assigning(first: str, params: Any) -> Take:
+    """The UPDATE that assigns the item whose id ``first`` selects and returns its row."""
+    columns = ", ".join(f.column for f in WorkItem._meta.concrete_fields)
+    sql = (
+        "UPDATE work_workitem SET assignee_id = %s, assigned_at = %s, updated_at = %s "  # noqa: S608
+        f"WHERE id = ({first}) RETURNING {columns}"
+    )
+    return Take(sql, tuple(params))

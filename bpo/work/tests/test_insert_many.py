@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
-from bpo.bulk import insert_many, insert_rows
+from bpo.bulk import COPY_FROM_ROWS, insert_many, insert_rows
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.models import Event, WorkItem
 from bpo.work.tests.slaworld import sla_service
@@ -17,7 +18,7 @@ SKIP = {"id", "created_at", "updated_at"}
 DUE = timezone.now() + timedelta(hours=3)
 
 
-def rows(world, prefix: str) -> list[WorkItem]:
+def rows(world, prefix: str, count: int = 60) -> list[WorkItem]:
     service = sla_service(world, key=prefix)
     terms, queue = service.terms.get(), service.queues.get()
     return [
@@ -33,7 +34,7 @@ def rows(world, prefix: str) -> list[WorkItem]:
             external_ref=f"{prefix}-{n}" if n % 4 else "",
             due_at=DUE if n % 2 else None,
         )
-        for n in range(60)
+        for n in range(count)
     ]
 
 
@@ -45,11 +46,12 @@ def values(item: WorkItem) -> dict:
     }
 
 
-def test_insert_many_writes_what_bulk_create_writes(world):
+@pytest.mark.parametrize("count", [1, 60, COPY_FROM_ROWS + 1])  # PostgreSQL: INSERT, then COPY
+def test_insert_many_writes_what_bulk_create_writes(world, count):
     with all_clients_unscoped("test"):
-        ours = insert_many(rows(world, "ours"))
-        theirs = WorkItem.objects.bulk_create(rows(world, "theirs"))
-        assert all(item.pk for item in ours) and len({item.pk for item in ours}) == 60
+        ours = insert_many(rows(world, "ours", count))
+        theirs = WorkItem.objects.bulk_create(rows(world, "theirs", count))
+        assert all(item.pk for item in ours) and len({item.pk for item in ours}) == count
         by_pk = WorkItem.objects.in_bulk([item.pk for item in ours])
         reference = WorkItem.objects.in_bulk([item.pk for item in theirs])
         for mine, other in zip(ours, theirs, strict=True):
