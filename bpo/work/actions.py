@@ -920,19 +920,26 @@ def _lock_profile(user: User) -> tuple[AgentProfile, int, int | None]:
         AgentProfile.objects.get_or_create(user=user)
         found = list(AgentProfile.objects.raw(sql, [*states, user.pk]))
     profile = found[0]
-    return profile, profile.load, profile.stamp
+    return profile, profile.load, profile.stamp  # type: ignore[attr-defined]  # columns above
 
 
 def _take_next(
-    user: User, profile: AgentProfile, stamp: int | None, *, push_only: bool = False
+    actor: Actor | None,
+    user: User,
+    profile: AgentProfile,
+    stamp: int | None,
+    reason: str,
+    *,
+    push_only: bool = False,
 ) -> WorkItem | None:
-    """Assign the best waiting item the agent may take to them (see routing.take_statements),
+    """Assign the best waiting item the agent may take to them (see routing.take_statements)
     and write what follows (_assigned); None when nothing waits for them."""
     now = timezone.now()
     takes = routing.take_statements(user, profile.languages or [], stamp, push_only=push_only)
     for take in takes:
         item = take.run(user.pk, now)
         if item is not None:
+            _assigned(actor, item, user, reason, None, now)
             return item
     return None
 
@@ -952,10 +959,7 @@ def work_item_next(*, actor: Actor) -> WorkItem | None:
         profile, load, stamp = _lock_profile(user)
         if load >= profile.capacity:
             return None
-        item = _take_next(user, profile, stamp)
-        if item is not None:
-            _assigned(actor, item, user, "get next", None, item.assigned_at)
-        return item
+        return _take_next(actor, user, profile, stamp, "get next")
 
 
 def _push_item(item: WorkItem) -> User | None:
@@ -1007,10 +1011,9 @@ def push_to_agent(user_id: int) -> list[WorkItem]:
         return []
     taken = []
     for _ in range(max(0, profile.capacity - load)):
-        item = _take_next(user, profile, stamp, push_only=True)
+        item = _take_next(None, user, profile, stamp, "routed: capacity freed", push_only=True)
         if item is None:
             break
-        _assigned(None, item, user, "routed: capacity freed", None, item.assigned_at)
         taken.append(item)
     return taken
 
