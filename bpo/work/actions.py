@@ -19,6 +19,7 @@ from django.core.files.storage import storages
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.query import RawQuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -915,10 +916,10 @@ def _lock_profile(user: User) -> tuple[AgentProfile, int, int | None]:
         " (SELECT token FROM work_routingstamp WHERE id = 1) AS stamp"
         f" FROM workforce_agentprofile p WHERE p.user_id = %s{lock}"
     )
-    found = list(AgentProfile.objects.raw(sql, [*states, user.pk]))
+    found = list(RawQuerySet(sql, model=AgentProfile, params=[*states, user.pk]))
     if not found:  # an agent without a profile yet
         AgentProfile.objects.get_or_create(user=user)
-        found = list(AgentProfile.objects.raw(sql, [*states, user.pk]))
+        found = list(RawQuerySet(sql, model=AgentProfile, params=[*states, user.pk]))
     profile = found[0]
     return profile, profile.load, profile.stamp  # type: ignore[attr-defined]  # columns above
 

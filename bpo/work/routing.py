@@ -26,6 +26,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, Q, QuerySet
+from django.db.models.query import RawQuerySet
 from django.db.models.expressions import RawSQL
 
 from bpo.accounts.models import User
@@ -235,7 +236,9 @@ class Take:
 
     def run(self, user_id: int, now: datetime) -> WorkItem | None:
         at = connection.ops.adapt_datetimefield_value(now)
-        found = list(WorkItem.objects.raw(self.sql, [user_id, at, at, *self.params]))
+        # A raw query set of the model itself: the tenant manager would build a filtered query
+        # only to throw it away (the statement carries its scope, built in it).
+        found = list(RawQuerySet(self.sql, model=WorkItem, params=[user_id, at, at, *self.params]))
         return found[0] if found else None
 
 
