@@ -19,8 +19,8 @@ from django.core.files.storage import storages
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.db.models.query import RawQuerySet
 from django.db.models.functions import Lower
+from django.db.models.query import RawQuerySet
 from django.utils import timezone
 
 from bpo.accounts.models import Assignment, User

@@ -26,8 +26,8 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, Q, QuerySet
-from django.db.models.query import RawQuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.query import RawQuerySet
 
 from bpo.accounts.models import User
 from bpo.tenancy.scoping import active_client_ids
