@@ -475,7 +475,8 @@ def run(options: Options) -> list[Figure]:
             progress(
                 f"run {number}/{options.runs} {kind}: {sample.assignments} assignments by "
                 f"{len(agents)} agents in {sample.seconds:.2f} s, {sample.per_second:.0f}/s, "
-                f"p50 {sample.percentile_ms(0.5):.1f} ms, p99 {sample.percentile_ms(0.99):.1f} ms"
+                f"p50 {sample.percentile_ms(0.5):.1f} ms, p90 {sample.percentile_ms(0.9):.1f} ms, "
+                f"p99 {sample.percentile_ms(0.99):.1f} ms, max {sample.percentile_ms(1.0):.1f} ms"
                 + (f", {sample.empty} empty" if sample.empty else "")
                 + (f"; backends: {describe_waits(sample.waits)}" if sample.waits else "")
             )

@@ -4,6 +4,8 @@ Everything that differs between machines comes from the environment:
 
 - ``DATABASE_URL``: PostgreSQL in production (``postgres://user:pass@host:5432/name``); when unset,
   the embedded SQLite database ``var/openbpo.sqlite3``.
+- ``OPENBPO_PG_PREPARED=0``: no server-side prepared statements on PostgreSQL (for a connection
+  pooler in transaction mode that cannot keep them); by default they are on.
 - ``DJANGO_SECRET_KEY``: required in production; when unset, a random key is generated once into
   ``var/secret_key`` (never committed) so a local demo works out of the box.
 - ``OPENBPO_DEBUG=1``: Django's debug mode (never in production).
@@ -134,6 +136,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
+elif os.environ.get("OPENBPO_PG_PREPARED", "1") != "0":
+    # Parameters bound by the server, and a statement run five times on a connection prepared
+    # there: the routine statements of every request (get next above all) are parsed and
+    # planned once per connection instead of at every run (docs/benchmarks.md, routing).
+    # Behind a pooler in transaction mode (PgBouncer before 1.21), set OPENBPO_PG_PREPARED=0.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts and security ------------------------------------------------------------------

@@ -314,6 +314,11 @@ def _take_any(agent: Agent, *, push_only: bool) -> Take | None:
 
 def _assigning(first: str, params: Any) -> Take:
     """The UPDATE that assigns the item whose id ``first`` selects and returns its row."""
+    if connection.vendor == "postgresql":
+        # The values written in, as the client-side binding of every execute would write them:
+        # a statement with few parameters is converted once and remembered by psycopg, one
+        # with many (an agent of fifty queues) anew at every take.
+        first, params = connection.ops.compose_sql(first, params).replace("%", "%%"), ()
     columns = ", ".join(f.column for f in WorkItem._meta.concrete_fields)
     sql = (
         "UPDATE work_workitem SET assignee_id = %s, assigned_at = %s, updated_at = %s "  # noqa: S608
