@@ -907,19 +907,21 @@ def _lock_profile(user: User) -> tuple[AgentProfile, int, int | None]:
     the person's, not per client) and the routing stamp (see routing.take_statements), in one
     statement. One routing decision at a time per agent, so two concurrent assignments can never
     take them over capacity."""
-    states = sorted(OPEN_STATES)
+    # The open states written in, not bound: a prepared statement planned for any parameters
+    # could not use the partial index item_assignee_open, whose condition names them.
+    states = ", ".join(f"'{state}'" for state in sorted(OPEN_STATES))
     lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
     # Plain SQL (names from the models): the ORM would compile it anew at every get next.
     sql = (
         "SELECT p.*, (SELECT COUNT(*) FROM work_workitem w WHERE w.assignee_id = p.user_id"  # noqa: S608
-        f" AND w.state IN ({', '.join(['%s'] * len(states))})) AS load,"
+        f" AND w.state IN ({states})) AS load,"
         " (SELECT token FROM work_routingstamp WHERE id = 1) AS stamp"
         f" FROM workforce_agentprofile p WHERE p.user_id = %s{lock}"
     )
-    found = list(RawQuerySet(sql, model=AgentProfile, params=[*states, user.pk]))
+    found = list(RawQuerySet(sql, model=AgentProfile, params=[user.pk]))
     if not found:  # an agent without a profile yet
         AgentProfile.objects.get_or_create(user=user)
-        found = list(RawQuerySet(sql, model=AgentProfile, params=[*states, user.pk]))
+        found = list(RawQuerySet(sql, model=AgentProfile, params=[user.pk]))
     profile = found[0]
     return profile, profile.load, profile.stamp  # type: ignore[attr-defined]  # columns above
 
