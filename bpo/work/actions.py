@@ -904,24 +904,35 @@ def work_item_transfer(
 
 def _lock_profile(user: User) -> tuple[AgentProfile, int, int | None]:
     """The agent's profile, locked, their load (their open items at every client: capacity is
-    the person's, not per client) and the routing stamp (see routing.take_statements), in one
-    statement. One routing decision at a time per agent, so two concurrent assignments can never
-    take them over capacity."""
+    the person's, not per client) and the routing stamp (see routing.take_statements), read
+    after the lock. One routing decision at a time per agent, so two concurrent assignments can
+    never take them over capacity."""
+    if connection.features.has_select_for_update:
+        # The lock first, in a statement of its own: a statement that waited for the lock would
+        # still read the load and the stamp as they were before the wait (READ COMMITTED takes
+        # its snapshot when a statement starts), missing what the holder just committed.
+        AgentProfile.objects.get_or_create(user=user)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM workforce_agentprofile WHERE user_id = %s FOR UPDATE", [user.pk]
+            )
     # The open states written in, not bound: a prepared statement planned for any parameters
     # could not use the partial index item_assignee_open, whose condition names them.
     states = ", ".join(f"'{state}'" for state in sorted(OPEN_STATES))
-    lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
+    # Columns named, not p.*: a prepared statement must keep its result's shape when a
+    # migration adds a column.
+    columns = ", ".join(f"p.{f.column}" for f in AgentProfile._meta.concrete_fields)
     # Plain SQL (names from the models): the ORM would compile it anew at every get next.
     sql = (
-        "SELECT p.*, (SELECT COUNT(*) FROM work_workitem w WHERE w.assignee_id = p.user_id"  # noqa: S608
-        f" AND w.state IN ({states})) AS load,"
+        f"SELECT {columns}, (SELECT COUNT(*) FROM work_workitem w"  # noqa: S608
+        f" WHERE w.assignee_id = p.user_id AND w.state IN ({states})) AS load,"
         " (SELECT token FROM work_routingstamp WHERE id = 1) AS stamp"
-        f" FROM workforce_agentprofile p WHERE p.user_id = %s{lock}"
+        " FROM workforce_agentprofile p WHERE p.user_id = %s"
     )
-    found = list(RawQuerySet(sql, model=AgentProfile, params=[user.pk]))
-    if not found:  # an agent without a profile yet
+    found = list(RawQuerySet(sql, model=AgentProfile, params=(user.pk,)))
+    if not found:  # an agent without a profile yet (SQLite: the write lock is already held)
         AgentProfile.objects.get_or_create(user=user)
-        found = list(RawQuerySet(sql, model=AgentProfile, params=[user.pk]))
+        found = list(RawQuerySet(sql, model=AgentProfile, params=(user.pk,)))
     profile = found[0]
     return profile, profile.load, profile.stamp  # type: ignore[attr-defined]  # columns above
 

@@ -238,7 +238,7 @@ class Take:
         at = connection.ops.adapt_datetimefield_value(now)
         # A raw query set of the model itself: the tenant manager would build a filtered query
         # only to throw it away (the statement carries its scope, built in it).
-        found = list(RawQuerySet(self.sql, model=WorkItem, params=[user_id, at, at, *self.params]))
+        found = list(RawQuerySet(self.sql, model=WorkItem, params=(user_id, at, at, *self.params)))
         return found[0] if found else None
 
 
@@ -318,7 +318,8 @@ def _assigning(first: str, params: Any) -> Take:
         # The values written in, as the client-side binding of every execute would write them:
         # a statement with few parameters is converted once and remembered by psycopg, one
         # with many (an agent of fifty queues) anew at every take.
-        first, params = connection.ops.compose_sql(first, params).replace("%", "%%"), ()
+        composed = connection.ops.compose_sql(first, params)  # type: ignore[attr-defined]
+        first, params = composed.replace("%", "%%"), ()
     columns = ", ".join(f.column for f in WorkItem._meta.concrete_fields)
     sql = (
         "UPDATE work_workitem SET assignee_id = %s, assigned_at = %s, updated_at = %s "  # noqa: S608

@@ -49,7 +49,13 @@ def forward(apps, schema_editor):
     postgresql = schema_editor.connection.vendor == "postgresql"
     for statement in PG_FORWARD if postgresql else SQLITE_FORWARD:
         schema_editor.execute(statement, params=None)
-    schema_editor.execute("INSERT INTO work_routingstamp (id, token) VALUES (1, 1)", params=None)
+    # A random first token too: a database migrated afresh never matches what a running
+    # process kept from the one before.
+    token = "floor((random() - 0.5) * 9.2e18)::bigint" if postgresql else "random()"
+    schema_editor.execute(
+        f"INSERT INTO work_routingstamp (id, token) VALUES (1, {token})",  # noqa: S608
+        params=None,
+    )
 
 
 def reverse(apps, schema_editor):
