@@ -40,6 +40,7 @@ from bpo.tenancy.context import acting_as, actor_for
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.actions import work_item_next
 from bpo.work.models import Event, EventKind, WorkItem
+from bpo.workforce.models import AgentProfile
 
 FULL_POSTGRESQL = Shape(
     clients=100, queues_per_client=10, agents=16, clients_per_agent=5, items=1_000_000
@@ -426,7 +427,8 @@ def explain_get_next(provider: Provider) -> None:
 
     user = User.objects.get(pk=provider.agent_ids[0])
     with acting_as(actor_for(user)), transaction.atomic():
-        take = routing.take_statements(user, [], None)[0]
+        profile, _ = AgentProfile.objects.get_or_create(user=user)
+        take = routing.take_statements(user, profile, None)[0]
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         params = [user.pk, now, now, *take.params]
         with connection.cursor() as cursor:

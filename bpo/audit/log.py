@@ -66,7 +66,7 @@ def record(
     # Part of the caller's transaction (no savepoint of its own): if the entry cannot be
     # written, the write it describes must not commit either.
     with transaction.atomic(savepoint=False):
-        previous = _lock_chain(client_id)
+        previous = _locked_chain_head(client_id)
         entry = AuditEntry(
             at=timezone.now(),
             actor_id=getattr(actor, "pk", None),
@@ -93,7 +93,7 @@ def _json_safe(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def _lock_chain(client_id: int | None) -> str:
+def _locked_chain_head(client_id: int | None) -> str:
     """Serialise the writers of one chain until their transaction ends, and return the hash of
     the chain's head, which the previous writer committed. SQLite needs no lock: OpenBPO opens
     its transactions IMMEDIATE, which already takes the database's single write lock."""

@@ -902,39 +902,43 @@ def work_item_transfer(
     return locked
 
 
+# An agent's profile with their load and the routing stamp, in plain SQL (names from the
+# models): the ORM would compile it anew at every get next. The open states are written in, not
+# bound, so a prepared statement still uses the partial index item_assignee_open, whose
+# condition names them; the columns are named, not p.*, so a prepared statement keeps its
+# result's shape when a migration adds one.
+_PROFILE_LOAD_STAMP = (  # noqa: S608 (constants and names from the models)
+    "SELECT {columns}, (SELECT COUNT(*) FROM work_workitem w"
+    " WHERE w.assignee_id = p.user_id AND w.state IN ({states})) AS load,"
+    " (SELECT token FROM work_routingstamp WHERE id = 1) AS stamp"
+    " FROM workforce_agentprofile p WHERE p.user_id = %s"
+).format(
+    columns=", ".join(f"p.{f.column}" for f in AgentProfile._meta.concrete_fields),
+    states=", ".join(f"'{state}'" for state in sorted(OPEN_STATES)),
+)
+
+
 def _lock_profile(user: User) -> tuple[AgentProfile, int, int | None]:
     """The agent's profile, locked, their load (their open items at every client: capacity is
     the person's, not per client) and the routing stamp (see routing.take_statements), read
     after the lock. One routing decision at a time per agent, so two concurrent assignments can
     never take them over capacity."""
-    if connection.features.has_select_for_update:
-        # The lock first, in a statement of its own: a statement that waited for the lock would
-        # still read the load and the stamp as they were before the wait (READ COMMITTED takes
-        # its snapshot when a statement starts), missing what the holder just committed.
-        AgentProfile.objects.get_or_create(user=user)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM workforce_agentprofile WHERE user_id = %s FOR UPDATE", [user.pk]
-            )
-    # The open states written in, not bound: a prepared statement planned for any parameters
-    # could not use the partial index item_assignee_open, whose condition names them.
-    states = ", ".join(f"'{state}'" for state in sorted(OPEN_STATES))
-    # Columns named, not p.*: a prepared statement must keep its result's shape when a
-    # migration adds a column.
-    columns = ", ".join(f"p.{f.column}" for f in AgentProfile._meta.concrete_fields)
-    # Plain SQL (names from the models): the ORM would compile it anew at every get next.
-    sql = (
-        f"SELECT {columns}, (SELECT COUNT(*) FROM work_workitem w"  # noqa: S608
-        f" WHERE w.assignee_id = p.user_id AND w.state IN ({states})) AS load,"
-        " (SELECT token FROM work_routingstamp WHERE id = 1) AS stamp"
-        " FROM workforce_agentprofile p WHERE p.user_id = %s"
-    )
-    found = list(RawQuerySet(sql, model=AgentProfile, params=(user.pk,)))
-    if not found:  # an agent without a profile yet (SQLite: the write lock is already held)
-        AgentProfile.objects.get_or_create(user=user)
-        found = list(RawQuerySet(sql, model=AgentProfile, params=(user.pk,)))
-    profile = found[0]
-    return profile, profile.load, profile.stamp  # type: ignore[attr-defined]  # columns above
+    while True:
+        if connection.features.has_select_for_update:
+            # The lock in a statement of its own: a statement that waited for the lock would
+            # still read the load and the stamp as they were before the wait (READ COMMITTED
+            # takes its snapshot when a statement starts), missing what the holder committed.
+            # SQLite: the transaction already holds the database's one write lock.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM workforce_agentprofile WHERE user_id = %s FOR UPDATE",
+                    [user.pk],
+                )
+        found = list(RawQuerySet(_PROFILE_LOAD_STAMP, model=AgentProfile, params=(user.pk,)))
+        if found:
+            profile = found[0]
+            return profile, profile.load, profile.stamp  # type: ignore[attr-defined]
+        AgentProfile.objects.get_or_create(user=user)  # an agent without a profile yet
 
 
 def _take_next(
@@ -949,7 +953,7 @@ def _take_next(
     """Assign the best waiting item the agent may take to them (see routing.take_statements)
     and write what follows (_assigned); None when nothing waits for them."""
     now = timezone.now()
-    takes = routing.take_statements(user, profile.languages or [], stamp, push_only=push_only)
+    takes = routing.take_statements(user, profile, stamp, push_only=push_only)
     for take in takes:
         item = take.run(user.pk, now)
         if item is not None:

@@ -247,7 +247,7 @@ _plans_lock = threading.Lock()
 
 
 def take_statements(
-    user: User, languages: list[str], stamp: int | None, *, push_only: bool = False
+    user: User, profile: AgentProfile, stamp: int | None, *, push_only: bool = False
 ) -> tuple[Take, ...]:
     """The statements that take the agent's next item, to run in order until one returns it:
     from the best few of each eligible queue (cheap at any backlog), then a wider read, then
@@ -255,16 +255,16 @@ def take_statements(
     LOCKED where the database has it, so concurrent agents take different items without
     waiting.
 
-    Built in the active tenant scope, and kept per process under the agent, their languages,
-    the scope and ``stamp`` (the routing stamp read in this transaction); with no stamp (a
-    database flushed by tests) they are built afresh every time."""
-    key = (user.pk, tuple(languages), active_client_ids(), stamp, push_only)
+    Built in the active tenant scope, and kept per process under the agent, their languages
+    (from ``profile``), the scope and ``stamp`` (the routing stamp read in this transaction);
+    with no stamp (a database flushed by tests) they are built afresh every time."""
+    key = (user.pk, tuple(profile.languages or ()), active_client_ids(), stamp, push_only)
     with _plans_lock:
         takes = _plans.get(key)
         if takes is not None:
             _plans.move_to_end(key)
             return takes
-    takes = _build_takes(agent_of(user), push_only=push_only)
+    takes = _build_takes(agent_of(user, profile), push_only=push_only)
     if stamp is not None:
         with _plans_lock:
             _plans[key] = takes
@@ -315,9 +315,10 @@ def _take_any(agent: Agent, *, push_only: bool) -> Take | None:
 def _assigning(first: str, params: Any) -> Take:
     """The UPDATE that assigns the item whose id ``first`` selects and returns its row."""
     if connection.vendor == "postgresql":
-        # The values written in, as the client-side binding of every execute would write them:
-        # a statement with few parameters is converted once and remembered by psycopg, one
-        # with many (an agent of fifty queues) anew at every take.
+        # The values written in (quoted by psycopg, as client-side binding quotes them): left
+        # with three parameters, the statement is converted once and remembered by psycopg
+        # (one of many parameters, an agent of fifty queues, anew at every take) and prepared
+        # by PostgreSQL with one plan for every take.
         composed = connection.ops.compose_sql(first, params)  # type: ignore[attr-defined]
         first, params = composed.replace("%", "%%"), ()
     columns = ", ".join(f.column for f in WorkItem._meta.concrete_fields)
