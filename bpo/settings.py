@@ -20,6 +20,8 @@ Everything that differs between machines comes from the environment:
   unset, the outbox keeps its mail and says it has nowhere to send it.
 - ``OPENBPO_ENCRYPTION_KEY``: the secret the stored IMAP passwords are encrypted under (read by
   ``bpo.intake.credentials``; default: ``DJANGO_SECRET_KEY``). Changing it makes them unreadable.
+- ``OPENBPO_BASE_URL``: the address people reach OpenBPO at, for links in mail that no request
+  carries (the satisfaction survey sent at a resolution); default ``http://127.0.0.1:8000``.
 - ``OPENBPO_FORM_RATE_LIMIT``: submissions a public web form takes from one address in ten
   minutes (default 5).
 """
@@ -78,6 +80,7 @@ INSTALLED_APPS = [
     "bpo.work",
     "bpo.workforce",
     "bpo.intake",
+    "bpo.portal",
     "bpo.web",
     "bpo.demo",
 ]
@@ -255,6 +258,7 @@ OPENBPO_MAX_ATTACHMENT_BYTES = int(
 OPENBPO_MAX_EMAIL_BYTES = int(os.environ.get("OPENBPO_MAX_EMAIL_BYTES", str(35 * 1024 * 1024)))
 OPENBPO_MAIL_DOMAIN = os.environ.get("OPENBPO_MAIL_DOMAIN", "").strip()
 OPENBPO_SMTP_URL = os.environ.get("OPENBPO_SMTP_URL", "").strip()
+OPENBPO_BASE_URL = os.environ.get("OPENBPO_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
 # Public web forms: at most this many submissions (and contact replies) per network address and
 # form within the window.
 OPENBPO_FORM_RATE_LIMIT = int(os.environ.get("OPENBPO_FORM_RATE_LIMIT", "5"))

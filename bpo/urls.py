@@ -13,6 +13,7 @@ urlpatterns = [
     path("calendars/", include("bpo.calendars.urls")),
     path("work/", include("bpo.work.urls")),
     path("intake/", include("bpo.intake.urls")),
+    path("portal/", include("bpo.portal.urls")),
     path("api/v1/", api.urls),
 ]
 

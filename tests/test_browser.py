@@ -26,6 +26,7 @@ from playwright.sync_api import (
 
 from bpo.accounts.models import Membership, User
 from bpo.accounts.tests.factories import PASSWORD
+from bpo.audit.log import record
 from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.models import WorkItem
@@ -826,3 +827,41 @@ def test_manager_imports_a_file_fixes_the_mapping_and_watches_the_progress(
             "M-2",
             "M-3",
         ]
+
+
+def test_client_admin_reads_who_at_the_provider_touched_their_data(live_world, page: Page, shot):
+    own, people = live_world.own.pk, live_world.people
+    record(
+        "attachment.downloaded",
+        object_repr="delivery-note.pdf",
+        client_id=own,
+        actor=people["agent"],
+    )
+    record(
+        "work_item.updated",
+        object_repr="Parcel never arrived",
+        client_id=own,
+        actor=people["manager"],
+        before={"priority": "normal"},
+        after={"priority": "high"},
+    )
+    record(
+        "attachment.downloaded",
+        object_repr="OTHERSECRET.pdf",
+        client_id=live_world.other.pk,
+        actor=live_world.other_people["agent"],
+    )
+    log_in(page, people["client_admin"])
+    nav(page).get_by_role("link", name="Access log").click()
+    expect(page.get_by_role("heading", name=re.compile("^Access log"))).to_be_visible()
+    rows = page.get_by_test_id("access-row")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("Manager of own")
+    expect(rows.first).to_contain_text("priority")
+    expect(page.locator("body")).not_to_contain_text("OTHERSECRET")
+    assert_styled(page)
+    shot("client_access_log")
+    page.get_by_label("Viewed or changed").select_option("viewed")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("delivery-note.pdf")

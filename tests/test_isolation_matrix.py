@@ -37,6 +37,7 @@ from bpo.contracts.models import (
     SlaTarget,
 )
 from bpo.intake.models import ContactLink, ImportJob, InboundEmail, Mailbox, WebForm
+from bpo.portal.models import Survey
 from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work.models import Attachment, CannedResponse, Notification, Queue, WorkItem
 from bpo.workforce.models import Certification
@@ -78,8 +79,12 @@ EVERYONE = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 MEMBER_VIEWERS = frozenset({"admin", "client_admin"})
 CONTRACT_MANAGERS = frozenset({"admin", "manager"})
+DASHBOARD_READERS = frozenset(
+    {"admin", "manager", "qa", "finance", "planner", "client_admin", "client_viewer"}
+)
 IMPORTERS = frozenset({"admin", "manager", "client_admin"})
 CLIENT_SIDE = frozenset(role.value for role in CLIENT_ROLES)
+ACCESS_LOG_READERS = frozenset({"admin", "client_admin"})
 
 
 def fixed(url: str) -> Callable[[Any, User, str], str]:
@@ -212,6 +217,16 @@ def body_service(world, user, target) -> dict[str, Any]:
     with all_clients_unscoped("test setup"):
         terms = make_contract(_client_of(world, target), "active").terms
     return {"service_id": terms.service_id, "title": "Matrix request"}
+
+
+def survey_link_url(world, user, target) -> str:
+    """The public survey link of a resolved item of the own client."""
+    with all_clients_unscoped("test setup"):
+        item = make_item(world.own)
+        survey = Survey.objects.create(
+            client=item.client, item=item, service=item.service, token=f"matrix{item.pk}"
+        )
+    return f"/portal/survey/{survey.token}/"
 
 
 def _agent_of(world, target: str):
@@ -604,6 +619,25 @@ MATRIX: dict[str, Route] = {
     "tenancy:edit": Route("GET", client_url("/clients/{id}/edit/"), ADMIN, targets=TARGETS),
     "audit:list": Route("GET", fixed("/audit/"), ADMIN),
     "audit:export": Route("GET", fixed("/audit/export.csv"), ADMIN),
+    # A client's access log: another client's id and a missing one are both refused (403).
+    "audit:access_log": Route(
+        "GET",
+        client_url("/audit/access/?client={id}"),
+        ACCESS_LOG_READERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=403,
+        hidden=403,
+    ),
+    "audit:access_log_export": Route(
+        "GET",
+        client_url("/audit/access/export.csv?client={id}"),
+        ACCESS_LOG_READERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=403,
+        hidden=403,
+    ),
     "calendars:list": Route("GET", fixed("/calendars/"), EVERYONE),
     "calendars:create": Route("GET", fixed("/calendars/new/"), CONTRACT_MANAGERS),
     "calendars:detail": Route(
@@ -1175,6 +1209,24 @@ MATRIX: dict[str, Route] = {
     # Public pages: the form's address or the contact's token is the key, whoever asks (a
     # missing or offline form and a wrong token are 404: bpo/intake/tests/test_web_forms.py).
     "intake:public_form": Route("GET", public_form_url, EVERYONE, anonymous=200),
+    # The client's window (portal): dashboards, exports, requests, surveys.
+    "portal:home": Route("GET", fixed("/portal/"), DASHBOARD_READERS, permission_first=True),
+    "portal:client": Route(
+        "GET", client_url("/portal/clients/{id}/"), DASHBOARD_READERS, targets=TARGETS
+    ),
+    "portal:service": Route(
+        "GET", service_url("/portal/services/{id}/"), DASHBOARD_READERS, targets=TARGETS
+    ),
+    "portal:service_csv": Route(
+        "GET", service_url("/portal/services/{id}/days.csv"), DASHBOARD_READERS, targets=TARGETS
+    ),
+    "portal:request": Route(
+        "GET",
+        service_url("/portal/services/{id}/request/"),
+        DASHBOARD_READERS - {"finance", "planner"},
+        targets=TARGETS,
+    ),
+    "portal:survey": Route("GET", survey_link_url, EVERYONE, anonymous=200),
     "intake:track": Route("GET", contact_link_url, EVERYONE, anonymous=200),
     "work:responses": Route("GET", fixed("/work/responses/"), HANDLERS),
     "work:service_responses": Route(
@@ -1319,6 +1371,15 @@ MATRIX: dict[str, Route] = {
         ok=204,
         targets=TARGETS,
         invisible_to=NOT_HANDLERS,
+    ),
+    "GET /api/v1/access-log": Route(
+        "GET",
+        client_url("/api/v1/access-log?client={id}"),
+        ACCESS_LOG_READERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=403,
+        hidden=403,
     ),
     "PATCH /api/v1/work-items/{item_id}": Route(
         "PATCH",

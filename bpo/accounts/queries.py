@@ -91,6 +91,24 @@ def staff_of_client(*, client_id: int) -> QuerySet[User]:
     )
 
 
+def provider_staff_ids() -> QuerySet[Membership, int]:
+    """Ids of everyone who holds a provider role: a subquery for reads that tell the sides apart."""
+    return Membership.objects.filter(client__isnull=True).values_list("user_id", flat=True)
+
+
+def provider_people_with_access(*, client_id: int) -> QuerySet[User]:
+    """Provider staff who may open a client's data now: its assigned staff and provider admins."""
+    return (
+        User.objects.filter(pk__in=provider_staff_ids())
+        .filter(
+            Q(memberships__role=Role.ADMIN)
+            | Q(assignments__in=Assignment.objects.filter(client_id=client_id))
+        )
+        .distinct()
+        .order_by("full_name", "email")
+    )
+
+
 def api_tokens_of(*, actor: Actor) -> QuerySet[ApiToken]:
     """The actor's own API tokens, newest first."""
     return ApiToken.objects.filter(user=actor.user).order_by("-created_at")

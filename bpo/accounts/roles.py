@@ -59,6 +59,8 @@ class Permission(StrEnum):
     VIEW_AGENTS = "view_agents"
     MANAGE_INTAKE = "manage_intake"
     IMPORT_WORK = "import_work"
+    VIEW_DASHBOARDS = "view_dashboards"
+    VIEW_ACCESS_LOG = "view_access_log"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -75,6 +77,8 @@ PERMISSION_DESCRIPTIONS = {
     Permission.MANAGE_AGENTS: "certify agents, assign their work and keep their canned responses",
     Permission.MANAGE_INTAKE: "set up mailboxes and web forms, and retry failed mail",
     Permission.IMPORT_WORK: "import work items from CSV and Excel files",
+    Permission.VIEW_DASHBOARDS: "see the service dashboards and reports of a client",
+    Permission.VIEW_ACCESS_LOG: "see who at the provider looked at or changed your company's data",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -101,4 +105,18 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # A file of work is a batch of requests: the provider's managers, or the client's admin
     # sending the day's batch.
     Permission.IMPORT_WORK: frozenset({Role.ADMIN, Role.MANAGER, Role.CLIENT_ADMIN}),
+    # The client's window: both sides read it; agents work items, not the service's standing.
+    Permission.VIEW_DASHBOARDS: frozenset(
+        {
+            Role.ADMIN,
+            Role.MANAGER,
+            Role.QA,
+            Role.FINANCE,
+            Role.PLANNER,
+            Role.CLIENT_ADMIN,
+            Role.CLIENT_VIEWER,
+        }
+    ),
+    # Access transparency: the client's admin reads the provider's side of their audit trail.
+    Permission.VIEW_ACCESS_LOG: frozenset({Role.ADMIN, Role.CLIENT_ADMIN}),
 }

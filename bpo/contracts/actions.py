@@ -34,7 +34,18 @@ from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import ensure_client_in_scope
 
-VERSION_FIELDS = ("start_date", "end_date", "currency", "billing_day", "retention_days", "notes")
+VERSION_FIELDS = (
+    "start_date",
+    "end_date",
+    "currency",
+    "billing_day",
+    "retention_days",
+    "notes",
+    "excluded_tags",
+    "exclude_cancelled",
+    "fcr_window_days",
+    "csat_good_rating",
+)
 TERMS_FIELDS = (
     "scope_included",
     "scope_excluded",

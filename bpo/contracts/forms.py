@@ -104,13 +104,49 @@ class VersionTermsForm(forms.Form):
         help_text="How long the client's work data is kept after it is closed, in days.",
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    excluded_tags = forms.CharField(
+        required=False,
+        initial="spam, duplicate",
+        label="Tags left out of service levels",
+        help_text="Comma-separated. Items with any of these tags count in volumes only.",
+    )
+    exclude_cancelled = forms.BooleanField(
+        required=False, initial=True, label="Leave cancelled items out of SLA attainment"
+    )
+    fcr_window_days = forms.IntegerField(
+        required=False,
+        initial=7,
+        min_value=1,
+        max_value=90,
+        label="Repeat-contact window (days)",
+        help_text="A new request of the same contact within this many days after a resolution "
+        "means that item was not resolved at first contact.",
+    )
+    csat_good_rating = forms.IntegerField(
+        required=False,
+        initial=4,
+        min_value=1,
+        max_value=5,
+        label="Satisfied from rating",
+        help_text="Survey ratings from this value up (out of 5) count as satisfied (CSAT).",
+    )
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
 
+    def clean_fcr_window_days(self) -> int:
+        return self.cleaned_data["fcr_window_days"] or self.fields["fcr_window_days"].initial
+
+    def clean_csat_good_rating(self) -> int:
+        return self.cleaned_data["csat_good_rating"] or self.fields["csat_good_rating"].initial
+
+    def clean_excluded_tags(self) -> list[str]:
+        tags = [t.strip() for t in self.cleaned_data["excluded_tags"].split(",") if t.strip()]
+        return list(dict.fromkeys(tags))
+
     @staticmethod
     def initial_from(version: Any) -> dict[str, Any]:
-        return {
+        initial = {
             name: getattr(version, name)
             for name in (
                 "start_date",
@@ -119,8 +155,12 @@ class VersionTermsForm(forms.Form):
                 "billing_day",
                 "retention_days",
                 "notes",
+                "exclude_cancelled",
+                "fcr_window_days",
+                "csat_good_rating",
             )
         }
+        return {**initial, "excluded_tags": ", ".join(version.excluded_tags)}
 
 
 class ContractForm(VersionTermsForm):

@@ -9,6 +9,7 @@ service (scope, calendar, SLA policy, custom fields) is its ``ServiceTerms``.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -57,6 +58,19 @@ PAUSE_STATES = ("pending_contact", "pending_client")
 SLA_ACTIONS = ("notify_managers", "raise_priority", "move_to_queue")
 
 
+def validate_tag_list(value: object) -> None:
+    """A list of distinct, non-empty tags of at most 60 characters."""
+    if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
+        raise ValidationError('A list of tags, e.g. ["spam", "duplicate"].')
+    if any(len(t) > 60 for t in value):
+        raise ValidationError("A tag has at most 60 characters.")
+
+
+def default_excluded_tags() -> list[str]:
+    """Tags that take an item out of the service levels unless a contract says otherwise."""
+    return ["spam", "duplicate"]
+
+
 class Contract(ClientOwnedModel):
     """The agreement with a client; its terms are in its versions."""
 
@@ -103,6 +117,30 @@ class ContractVersion(ClientOwnedModel):
         help_text="How long the client's work data is kept after it is closed, in days.",
     )
     notes = models.TextField(blank=True)
+    # Metric definitions: how this version's service levels and indicators are counted. They
+    # belong to the version, so a new agreement never rewrites the history measured under the
+    # one before (bpo.portal.metrics reads them and writes them out in words).
+    excluded_tags = models.JSONField(
+        default=default_excluded_tags,
+        blank=True,
+        validators=[validate_tag_list],
+        help_text="Items carrying any of these tags count in volumes only, not in service levels.",
+    )
+    exclude_cancelled = models.BooleanField(
+        default=True,
+        help_text="Cancelled items are left out of SLA attainment (their clocks count nowhere).",
+    )
+    fcr_window_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="A new request of the same contact within this many days after a resolution is "
+        "a repeat contact: that item was not resolved at first contact.",
+    )
+    csat_good_rating = models.PositiveSmallIntegerField(
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Survey ratings from this value up (out of 5) count as satisfied.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="Superseded or ended.")
@@ -140,6 +178,61 @@ class ContractVersion(ClientOwnedModel):
     @property
     def is_editable(self) -> bool:
         return self.status == VersionStatus.DRAFT
+
+    def metric_definitions(self) -> list[tuple[str, str]]:
+        """How this version's indicators are counted, in words (bpo.portal.metrics counts so)."""
+        left_out = [f"items tagged {', '.join(self.excluded_tags)}"] if self.excluded_tags else []
+        if self.exclude_cancelled:
+            left_out.append("cancelled items")
+        excluded = f" Left out: {' and '.join(left_out)}." if left_out else ""
+        return [
+            (
+                "SLA attainment",
+                "The share of SLA clocks decided in the period that were met. A clock is met when "
+                "it stops (first public reply, resolution, deadline reached) before its due time "
+                "on the service's calendar, and missed when it breaches or stops late. A met clock "
+                "counts on the day it stopped, a missed one on the day it breached. Next-response "
+                f"clocks count once per message of the contact.{excluded}",
+            ),
+            (
+                "Volumes",
+                "Items created per day and channel, every item included.",
+            ),
+            (
+                "Average handle time (AHT)",
+                "Agents' time in work sessions on the items resolved in the period, divided by "
+                "the number of those items with any work session, on the day of resolution."
+                + excluded,
+            ),
+            (
+                "First-contact resolution (FCR)",
+                "The share of items resolved in the period that were never reopened and whose "
+                "contact made no new request to the same service within "
+                f"{self.fcr_window_days} days after the resolution. For items resolved in the "
+                f"last {self.fcr_window_days} days the figure can still fall if a repeat comes."
+                + excluded,
+            ),
+            (
+                "Satisfaction (CSAT)",
+                f"The share of survey answers rating {self.csat_good_rating} or more out of 5, on "
+                "the day of the answer. Each resolved item's contact is asked once.",
+            ),
+            (
+                "Net promoter score (NPS)",
+                'Percent of answers of 9 or 10 minus percent of answers from 0 to 6 to "How '
+                'likely are you to recommend us?" (0 to 10).',
+            ),
+            (
+                "Backlog and age",
+                "Items open now (new, open, waiting on the contact or on the client) by state, "
+                "and their age since they were created.",
+            ),
+            (
+                "Time buckets",
+                "Days, weeks (Monday to Sunday) and months in the time zone of the service's "
+                "business calendar.",
+            ),
+        ]
 
 
 class Service(ClientOwnedModel):

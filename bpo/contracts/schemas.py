@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from bpo.apitypes import DbId, IsoDate, StrictDbId
 from bpo.contracts.models import ClockKind, Metric, Priority, ProcessType, VersionStatus
@@ -24,6 +24,20 @@ class VersionTermsIn(Strict):
     billing_day: StrictInt = Field(default=1, ge=1, le=28)
     retention_days: StrictInt = Field(default=2555, ge=1, le=36500)
     notes: StrictStr = Field(default="", max_length=5000)
+    excluded_tags: list[Annotated[StrictStr, Field(min_length=1, max_length=60)]] = Field(
+        default_factory=lambda: ["spam", "duplicate"],
+        max_length=50,
+        description="Items with any of these tags count in volumes only, not in service levels.",
+    )
+    exclude_cancelled: StrictBool = Field(
+        default=True, description="Cancelled items are left out of SLA attainment."
+    )
+    fcr_window_days: StrictInt = Field(
+        default=7, ge=1, le=90, description="Days after a resolution in which a repeat counts."
+    )
+    csat_good_rating: StrictInt = Field(
+        default=4, ge=1, le=5, description="Ratings from this value up count as satisfied."
+    )
 
 
 class VersionTermsPatch(Strict):
@@ -35,6 +49,12 @@ class VersionTermsPatch(Strict):
     billing_day: StrictInt | None = Field(default=None, ge=1, le=28)
     retention_days: StrictInt | None = Field(default=None, ge=1, le=36500)
     notes: StrictStr | None = Field(default=None, max_length=5000)
+    excluded_tags: list[Annotated[StrictStr, Field(min_length=1, max_length=60)]] | None = Field(
+        default=None, max_length=50
+    )
+    exclude_cancelled: StrictBool | None = None
+    fcr_window_days: StrictInt | None = Field(default=None, ge=1, le=90)
+    csat_good_rating: StrictInt | None = Field(default=None, ge=1, le=5)
 
 
 class ContractIn(VersionTermsIn):
@@ -199,6 +219,10 @@ class VersionOut(VersionSummary):
     billing_day: int
     retention_days: int
     notes: str
+    excluded_tags: list[str]
+    exclude_cancelled: bool
+    fcr_window_days: int
+    csat_good_rating: int
     closed_at: datetime | None
     services: list[TermsOut]
     sla_policies: list[PolicyOut]

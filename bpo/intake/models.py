@@ -142,7 +142,12 @@ class OutboundEmail(ClientOwnedModel):
     )
     kind = models.CharField(
         max_length=12,
-        choices=[("reply", "Reply"), ("acknowledge", "Acknowledgement"), ("notice", "Notice")],
+        choices=[
+            ("reply", "Reply"),
+            ("acknowledge", "Acknowledgement"),
+            ("notice", "Notice"),
+            ("survey", "Satisfaction survey"),
+        ],
         default="reply",
     )
     to = models.CharField(max_length=320)

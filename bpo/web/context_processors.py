@@ -20,6 +20,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = [("Home", reverse("web:home"), "house")]
     if actor.can(Permission.HANDLE_WORK):
         items.append(("Work", reverse("work:mine"), "inboxes"))
+    if actor.can(Permission.VIEW_DASHBOARDS):
+        items.append(("Service levels", reverse("portal:home"), "graph-up"))
     if actor.can(Permission.MANAGE_AGENTS):
         items.append(("Queues & agents", reverse("work:manage"), "kanban"))
     if actor.can(Permission.MANAGE_INTAKE):  # its pages lead to the imports too
@@ -36,6 +38,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("People", reverse("accounts:people"), "people"))
     if actor.can(Permission.VIEW_AUDIT):
         items.append(("Audit log", reverse("audit:list"), "journal-check"))
+    elif actor.can(Permission.VIEW_ACCESS_LOG):
+        items.append(("Access log", reverse("audit:access_log"), "eye"))
     items.append(("API", reverse("api:openapi-view"), "braces"))
     path = request.path
     # The entry whose address is the longest start of the path is the page's (/work/manage/

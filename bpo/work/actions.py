@@ -50,7 +50,7 @@ from bpo.work.models import (
     WorkItem,
     WorkSession,
 )
-from bpo.work.signals import reply_written
+from bpo.work.signals import item_resolved, reply_written
 from bpo.workforce.models import AgentProfile, Certification, Presence
 
 MAX_TAGS = 20
@@ -640,7 +640,10 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
             locked.closed_at = now
         if before == State.RESOLVED and state == State.OPEN:
             locked.resolved_at = None
-        locked.save(update_fields=["state", "resolved_at", "closed_at", "updated_at"])
+            locked.reopened_count += 1
+        locked.save(
+            update_fields=["state", "resolved_at", "closed_at", "reopened_count", "updated_at"]
+        )
         _event(locked, actor, EventKind.STATE, body=reason, before=before, after=state)
         clocks.state_changed(locked, before, state, now)
         record(
@@ -652,6 +655,8 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
         if locked.assignee_id and state not in OPEN_STATES:
             push_to_agent(locked.assignee_id)
         _offer(locked)
+        if state == State.RESOLVED:
+            item_resolved.send(sender=WorkItem, item=locked)
     return locked
 
 
@@ -1130,7 +1135,9 @@ def _message_in(
         before = locked.state
         locked.state = State.OPEN
         locked.resolved_at = None
-        locked.save(update_fields=["state", "resolved_at", "updated_at"])
+        if before == State.RESOLVED:
+            locked.reopened_count += 1
+        locked.save(update_fields=["state", "resolved_at", "reopened_count", "updated_at"])
         _event(
             locked,
             actor,

@@ -190,6 +190,9 @@ class WorkItem(ClientOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    reopened_count = models.PositiveIntegerField(
+        default=0, help_text="Times the item was reopened after a resolution (FCR counts it)."
+    )
 
     class Meta:
         ordering = ["client", "-id"]
@@ -219,6 +222,19 @@ class WorkItem(ClientOwnedModel):
                 fields=["assignee"],
                 condition=Q(state__in=sorted(OPEN_STATES)),
                 name="item_assignee_open",
+            ),
+            # The portal: a service's items by creation and by resolution (its days' figures),
+            # and its backlog (open items by state and age).
+            models.Index(fields=["client", "service", "created_at"], name="item_service_created"),
+            models.Index(
+                fields=["client", "service", "resolved_at"],
+                condition=Q(resolved_at__isnull=False),
+                name="item_service_resolved",
+            ),
+            models.Index(
+                fields=["client", "service", "state", "created_at"],
+                condition=Q(state__in=sorted(OPEN_STATES)),
+                name="item_service_open",
             ),
         ]
 
@@ -326,6 +342,22 @@ class SlaClock(ClientOwnedModel):
                 fields=["due_at"],
                 condition=Q(resumed_at__isnull=False, breached_at__isnull=True),
                 name="clock_breach_due",
+            ),
+            # The portal: clocks decided in a period, and the running ones at risk.
+            models.Index(
+                fields=["client", "stopped_at"],
+                condition=Q(stopped_at__isnull=False),
+                name="clock_stopped",
+            ),
+            models.Index(
+                fields=["client", "breached_at"],
+                condition=Q(breached_at__isnull=False),
+                name="clock_breached",
+            ),
+            models.Index(
+                fields=["client", "due_at"],
+                condition=Q(stopped_at__isnull=True),
+                name="clock_running",
             ),
         ]
 

@@ -185,6 +185,7 @@ class ItemOut(Schema):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    reopened_count: int
 
     @staticmethod
     def resolve_contract_version(obj: Any) -> int:

@@ -5,3 +5,7 @@ from django.dispatch import Signal
 # A reply to the contact was written (kwargs: item, event). Intake puts it in the outbox when
 # the item has a contact to mail; receivers run in the reply's transaction.
 reply_written = Signal()
+
+# An item was resolved (kwargs: item). The portal offers the contact a satisfaction survey;
+# receivers run in the resolution's transaction.
+item_resolved = Signal()

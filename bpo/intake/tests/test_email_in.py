@@ -76,8 +76,11 @@ def test_an_answer_to_our_reply_lands_on_the_item(receiver, mailboxes, world):
     with acting_as(world.actor("agent")) as agent:
         work.work_item_reply(actor=agent, item=item, body="Your parcel is on its way.")
         work.work_item_transition(actor=agent, item=item, state="resolved")
-    reply = every(OutboundEmail)[-1]
+    reply, survey = every(OutboundEmail)[-2:]
     assert reply.kind == "reply" and reply.in_reply_to == "first@customer.example"
+    # The resolution offers the contact, who wrote in by mail, a survey in the same thread.
+    assert survey.kind == "survey" and "/portal/survey/" in survey.body
+    assert survey.in_reply_to == "first@customer.example"
     answer = m.simple(
         subject=f"Re: {reply.subject}",
         body="It arrived, thanks! But the lid is broken.",

@@ -1,0 +1,113 @@
+"""Writes of the portal: satisfaction surveys, and requests a client user submits."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from bpo.audit.log import record
+from bpo.portal.models import Survey
+from bpo.tenancy.context import Actor
+from bpo.work import actions as work
+from bpo.work.models import Channel, WorkItem
+
+# Channels whose contact wrote in with an address and expects an answer by mail.
+MAILED_CHANNELS = frozenset({Channel.EMAIL, Channel.FORM})
+MAX_COMMENT = 5000
+
+
+def survey_url(survey: Survey) -> str:
+    """The survey's public address (the token in it is the only key)."""
+    return settings.OPENBPO_BASE_URL + reverse("portal:survey", args=[survey.token])
+
+
+def survey_offer(*, item: WorkItem) -> Survey | None:
+    """Offer the contact of a just-resolved item a survey, once per item, in the resolution's
+    transaction; the link goes out by e-mail where the contact wrote in by mail or web form.
+    None when the item has no contact to ask or was asked before."""
+    if item.contact_id is None or Survey.objects.filter(item=item).exists():
+        return None
+    survey = Survey.objects.create(
+        client_id=item.client_id,
+        item=item,
+        service_id=item.service_id,
+        token=secrets.token_urlsafe(24),
+    )
+    if item.channel in MAILED_CHANNELS:
+        from bpo.intake.actions import outbound_queue
+
+        name = item.contact.name if item.contact else ""
+        sent = outbound_queue(
+            item=item,
+            kind="survey",
+            body=(
+                f"Hello {name},\n\nyour request #{item.pk} ({item.title}) has been resolved. "
+                "How did we do? One click tells us:\n\n"
+                f"{survey_url(survey)}\n\nThank you."
+            ),
+        )
+        if sent is not None:
+            Survey.objects.filter(pk=survey.pk).update(emailed=True)
+            survey.emailed = True
+    record("survey.offered", obj=survey, after={"item_id": item.pk, "emailed": survey.emailed})
+    return survey
+
+
+def survey_answer(
+    *, survey: Survey, rating: Any, recommend: Any = None, comment: str = ""
+) -> Survey:
+    """The contact's answer: a rating from 1 to 5, optionally 0 to 10 for "would you recommend
+    us" and a comment. A survey is answered once; a second answer is refused."""
+    problems: dict[str, str] = {}
+    rating_value = _whole(rating, 1, 5, "rating", problems, required=True)
+    recommend_value = _whole(recommend, 0, 10, "recommend", problems, required=False)
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        problems["comment"] = f"At most {MAX_COMMENT} characters, please ({len(comment)} given)."
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        locked = Survey.objects.select_for_update().get(pk=survey.pk)
+        if locked.answered_at is not None:
+            raise ValidationError("This survey was answered already. Thank you!")
+        locked.rating = rating_value
+        locked.recommend = recommend_value
+        locked.comment = comment
+        locked.answered_at = timezone.now()
+        locked.save(update_fields=["rating", "recommend", "comment", "answered_at"])
+        record(
+            "survey.answered",
+            obj=locked,
+            after={"rating": rating_value, "recommend": recommend_value},
+            actor_email="survey link",
+        )
+    return locked
+
+
+def _whole(
+    value: Any, low: int, high: int, name: str, problems: dict[str, str], *, required: bool
+) -> int | None:
+    if value is None or value == "":
+        if required:
+            problems[name] = f"Choose a value from {low} to {high}."
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        problems[name] = f"{value!r} is not a whole number from {low} to {high}."
+        return None
+    if (isinstance(value, float) and value != number) or not low <= number <= high:
+        problems[name] = f"{value!r} is not a whole number from {low} to {high}."
+        return None
+    return number
+
+
+def portal_request_submit(*, actor: Actor, service_id: int, **details: Any) -> WorkItem:
+    """A request a client user sends to one of their services from the portal."""
+    return work.work_item_submit(actor=actor, service_id=service_id, channel=Channel.WEB, **details)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from bpo.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("clients/<int:client_id>/", views.client_page, name="client"),
+    path("services/<int:service_id>/", views.service_page, name="service"),
+    path("services/<int:service_id>/days.csv", views.service_csv, name="service_csv"),
+    path("services/<int:service_id>/request/", views.request_new, name="request"),
+    path("survey/<str:token>/", views.survey, name="survey"),
+]
