@@ -18,6 +18,7 @@ from bpo.intake.tasks import (
     inbound_unfinished_job,
     outbox_send_job,
 )
+from bpo.portal.tasks import rollups_refresh_job
 from bpo.work.tasks import idempotency_purge_job, sla_sweep_job
 
 
@@ -38,4 +39,5 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("inbound_unfinished", inbound_unfinished_job, every=timedelta(minutes=1)),
     Periodic("imap_poll", imap_poll_job, every=timedelta(minutes=1)),
     Periodic("imports_resume", imports_resume_job, every=timedelta(minutes=1)),
+    Periodic("rollups_refresh", rollups_refresh_job, every=timedelta(minutes=1)),
 )

@@ -20,6 +20,8 @@ from django.utils import timezone
 from bpo.contracts.models import ContractVersion, ServiceTerms, VersionStatus
 from bpo.portal.metrics import Figures, compute_days, runs_of
 from bpo.portal.models import RollupMark, ServiceDay, ServiceDaySla, ServiceRollup, Survey
+from bpo.tenancy.models import Client
+from bpo.tenancy.scoping import all_clients_unscoped, client_scope
 from bpo.work.models import SlaClock, WorkItem
 
 MARKS_PER_PASS = 20_000
@@ -197,3 +199,14 @@ def _store(
         ),
         batch_size=2000,
     )
+
+
+def rollups_refresh_all() -> int:
+    """Bring every active client's rollups up to date, each inside its own scope (periodic)."""
+    with all_clients_unscoped("the rollup refresh visits every active client"):
+        client_ids = list(Client.objects.filter(is_active=True).values_list("pk", flat=True))
+    computed = 0
+    for client_id in client_ids:
+        with client_scope([client_id]):
+            computed += rollups_refresh(client_id=client_id)
+    return computed

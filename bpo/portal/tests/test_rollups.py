@@ -227,3 +227,16 @@ def test_runs_group_consecutive_days():
         (date(2026, 1, 1), date(2026, 1, 3)),
         (date(2026, 1, 9), date(2026, 1, 9)),
     ]
+
+
+def test_the_periodic_refresh_visits_every_client(setting):
+    service, admin = setting
+    make(admin, service)
+    from bpo.portal.rollups import rollups_refresh_all
+    from bpo.tenancy.scoping import all_clients_unscoped
+
+    assert rollups_refresh_all() >= 1
+    with all_clients_unscoped("test"):
+        assert not RollupMark.objects.exists()
+        assert ServiceDay.objects.filter(service=service).exists()
+    assert rollups_refresh_all() == 0
