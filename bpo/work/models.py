@@ -190,8 +190,10 @@ class WorkItem(ClientOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A database default too: rows inserted by SQL that leaves the column out (a bulk load,
+    # the benchmarks' COPY) are items never reopened.
     reopened_count = models.PositiveIntegerField(
-        default=0, help_text="Times the item was reopened after a resolution (FCR counts it)."
+        default=0, db_default=0, help_text="Times the item was reopened after a resolution (FCR counts it)."
     )
 
     class Meta:

@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
             name="reopened_count",
             field=models.PositiveIntegerField(
                 default=0,
+                db_default=0,
                 help_text="Times the item was reopened after a resolution (FCR counts it).",
             ),
         ),
