@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -82,35 +83,37 @@ def audit_csv_rows(
     return _csv_lines(entries)
 
 
-def _csv_lines(entries: QuerySet[AuditEntry]) -> Iterator[str]:
+def csv_stream(header: Sequence[object], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """CSV text line by line (a header, then the rows), for a streaming response."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-
-    def line(values: Sequence[object]) -> str:
+    for values in itertools.chain([header], rows):
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(values)
-        return buffer.getvalue()
+        yield buffer.getvalue()
 
-    yield line(CSV_COLUMNS)
-    for e in entries.iterator(chunk_size=2000):
-        yield line(
-            [
-                e.pk,
-                e.at.isoformat(),
-                e.actor_email,
-                e.action,
-                e.object_type,
-                e.object_id,
-                e.object_repr,
-                e.client_id or "",
-                e.ip or "",
-                e.request_id,
-                json.dumps(e.before) if e.before is not None else "",
-                json.dumps(e.after) if e.after is not None else "",
-                e.hash,
-            ]
-        )
+
+def _csv_lines(entries: QuerySet[AuditEntry]) -> Iterator[str]:
+    return csv_stream(CSV_COLUMNS, (_csv_row(e) for e in entries.iterator(chunk_size=2000)))
+
+
+def _csv_row(e: AuditEntry) -> list[object]:
+    return [
+        e.pk,
+        e.at.isoformat(),
+        e.actor_email,
+        e.action,
+        e.object_type,
+        e.object_id,
+        e.object_repr,
+        e.client_id or "",
+        e.ip or "",
+        e.request_id,
+        json.dumps(e.before) if e.before is not None else "",
+        json.dumps(e.after) if e.after is not None else "",
+        e.hash,
+    ]
 
 
 # --- The access log: what the provider's people viewed or changed of one client's data ---------
@@ -404,29 +407,20 @@ def _spreadsheet_safe(value: str) -> str:
 
 def _access_csv_lines(entries: QuerySet[AuditEntry]) -> Iterator[str]:
     """The header and one CSV line per entry, read in chunks."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    rows = (access_row(entry) for entry in entries.iterator(chunk_size=2000))
+    return csv_stream(ACCESS_LOG_CSV_COLUMNS, (_access_csv_row(row) for row in rows))
 
-    def line(values: Sequence[object]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
 
-    yield line(ACCESS_LOG_CSV_COLUMNS)
-    for entry in entries.iterator(chunk_size=2000):
-        row = access_row(entry)
-        yield line(
-            [
-                row.id,
-                row.at.isoformat(),
-                row.kind.value,
-                _spreadsheet_safe(row.person_name),
-                _spreadsheet_safe(row.person_email),
-                row.action,
-                row.object_type,
-                _spreadsheet_safe(row.object_id),
-                _spreadsheet_safe(row.object_repr),
-                " ".join(row.changed_fields),
-            ]
-        )
+def _access_csv_row(row: AccessRow) -> list[object]:
+    return [
+        row.id,
+        row.at.isoformat(),
+        row.kind.value,
+        _spreadsheet_safe(row.person_name),
+        _spreadsheet_safe(row.person_email),
+        row.action,
+        row.object_type,
+        _spreadsheet_safe(row.object_id),
+        _spreadsheet_safe(row.object_repr),
+        " ".join(row.changed_fields),
+    ]

@@ -8,7 +8,7 @@ from django import forms
 
 from bpo.intake.models import ImapSecurity
 from bpo.intake.tabular import ENCODINGS
-from bpo.work.forms import CUSTOM_FIELD_PREFIX, custom_field, custom_values
+from bpo.work.forms import CustomFieldsForm
 
 
 class MailboxForm(forms.Form):
@@ -50,7 +50,7 @@ class MailboxForm(forms.Form):
         self.fields["service"].choices = services  # type: ignore[attr-defined]
 
 
-class PublicRequestForm(forms.Form):
+class PublicRequestForm(CustomFieldsForm):
     """A public form's fields: who writes, about what, the service's own fields, and a
     honeypot field people never see (a bot that fills it is not taken in)."""
 
@@ -61,15 +61,6 @@ class PublicRequestForm(forms.Form):
         label="Your message", max_length=20000, widget=forms.Textarea(attrs={"rows": 6})
     )
     website = forms.CharField(required=False, label="Leave this empty", max_length=200)
-
-    def __init__(self, *args: Any, schema: list[dict[str, Any]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.schema = schema
-        for spec in schema:
-            self.fields[CUSTOM_FIELD_PREFIX + spec["name"]] = custom_field(spec)
-
-    def custom_fields(self) -> dict[str, Any]:
-        return custom_values(self.schema, self.cleaned_data, keep_empty=False)
 
 
 class ContactReplyForm(forms.Form):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
 from bpo.contracts.models import Priority
-from bpo.work.forms import CUSTOM_FIELD_PREFIX, custom_field, custom_values
+from bpo.work.forms import CustomFieldsForm
 
 
-class PortalRequestForm(forms.Form):
+class PortalRequestForm(CustomFieldsForm):
     """What a client user asks a service for, with the service's own fields."""
 
     title = forms.CharField(label="Subject", max_length=300)
@@ -18,15 +16,6 @@ class PortalRequestForm(forms.Form):
         label="Details", max_length=20000, widget=forms.Textarea(attrs={"rows": 6})
     )
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
-
-    def __init__(self, *args: Any, schema: list[dict[str, Any]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.schema = schema
-        for spec in schema:
-            self.fields[CUSTOM_FIELD_PREFIX + spec["name"]] = custom_field(spec)
-
-    def custom_fields(self) -> dict[str, Any]:
-        return custom_values(self.schema, self.cleaned_data, keep_empty=False)
 
 
 class SurveyForm(forms.Form):

@@ -17,10 +17,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from bpo.accounts.roles import Permission
+from bpo.audit.log import record
 from bpo.contracts.models import Metric, Priority, Service
 from bpo.portal.metrics import DAY_FIELDS
 from bpo.portal.models import ServiceDay, ServiceDaySla, Survey
-from bpo.portal.rollups import rollups_refresh, service_zones
+from bpo.portal.rollups import rollups_refresh, rollups_refresh_many, service_zones
 from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import all_clients_unscoped
@@ -138,6 +139,16 @@ def service_of(*, actor: Actor, service_id: int) -> Service:
     return service
 
 
+def zone_of(service: Service) -> ZoneInfo:
+    """The zone of the service's calendar, whose days the figures count in."""
+    return ZoneInfo(service_zones(service.client_id).get(service.pk, "UTC"))
+
+
+def service_today(service: Service) -> date:
+    """Today in the service's calendar."""
+    return timezone.now().astimezone(zone_of(service)).date()
+
+
 def periods_of(today: date) -> list[Period]:
     """Today, this week (from Monday) and this month, in the service's calendar."""
     return [
@@ -153,9 +164,19 @@ def service_dashboard(
     """The live figures of one service: service levels, volumes, AHT, FCR, CSAT, backlog, risk."""
     service = service_of(actor=actor, service_id=service_id)
     rollups_refresh(client_id=service.client_id)
-    zone_name = service_zones(service.client_id).get(service.pk, "UTC")
-    zone = ZoneInfo(zone_name)
-    now = now or timezone.now()
+    return _dashboard(service, now or timezone.now())
+
+
+def client_dashboards(*, actor: Actor, client_id: int) -> list[ServiceDashboard]:
+    """The dashboard of each of the client's services (rollups refreshed once for all)."""
+    services = list(services_of(actor=actor, client_id=client_id))
+    rollups_refresh(client_id=client_id)
+    now = timezone.now()
+    return [_dashboard(service, now) for service in services]
+
+
+def _dashboard(service: Service, now: datetime) -> ServiceDashboard:
+    zone = zone_of(service)
     today = now.astimezone(zone).date()
     periods = periods_of(today)
     trend_days = [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
@@ -164,7 +185,7 @@ def service_dashboard(
     sla_rows = _sla_rows(service, first, today)
     return ServiceDashboard(
         service=service,
-        zone=zone_name,
+        zone=str(zone),
         today=today,
         periods=periods,
         totals={p.key: _totals(days, p.first, p.last) for p in periods},
@@ -258,7 +279,6 @@ def _trend(
             for channel in Channel.values
             if any(created[channel].values())
         },
-        "resolved": [per_day[d].counts["resolved"] for d in trend_days],
         "aht_minutes": [
             round(s / 60, 1) if (s := per_day[d].aht_seconds) is not None else None
             for d in trend_days
@@ -331,8 +351,7 @@ def overview(*, actor: Actor, now: datetime | None = None) -> list[ClientRisk]:
     actor.require(Permission.VIEW_DASHBOARDS)
     now = now or timezone.now()
     ids = sorted(c for c in actor.client_ids if actor.can(Permission.VIEW_DASHBOARDS, client_id=c))
-    for client_id in ids:
-        rollups_refresh(client_id=client_id)
+    rollups_refresh_many(ids)
     clients = {c.pk: c for c in Client.objects.filter(pk__in=ids, is_active=True)}
     running = (
         SlaClock.objects.filter(
@@ -407,8 +426,13 @@ DAILY_COLUMNS = [
 
 
 def daily_rows(*, service: Service, first: date, last: date) -> list[list[Any]]:
-    """One CSV row per day of the service from ``first`` to ``last`` (rollups refreshed)."""
+    """One CSV row per day of the service from ``first`` to ``last`` (an export: audited)."""
     rollups_refresh(client_id=service.client_id)
+    record(
+        "portal.exported",
+        obj=service,
+        after={"from": first.isoformat(), "to": last.isoformat(), "format": "csv"},
+    )
     days = _day_rows(service, first, last)
     sla_rows = _sla_rows(service, first, last)
     rows = []

@@ -1,15 +1,16 @@
 """Keeping the rollups exact: the days that marks point at are computed again from the items.
 
-:func:`rollups_refresh` runs before a dashboard or report of a client is read (it costs one
-query when nothing changed) and every minute as a periodic job. A service whose rollups were
-never built, or were built in another time zone than its calendar's now, is built again from
-its first item. Refreshes of one client take turns (an advisory lock on PostgreSQL; SQLite's
-IMMEDIATE transactions already do).
+:func:`rollups_refresh` runs before a dashboard or report of a client is read (three
+queries when nothing changed, for one client or many) and every minute as a periodic job. A
+service whose rollups were never built, or were built in another time zone than its calendar's
+now, is built again from its first item. Refreshes of one client take turns (an advisory lock
+on PostgreSQL; SQLite's IMMEDIATE transactions already do).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,46 +30,67 @@ _PG_ROLLUP_LOCK = 0x726F6C6C  # "roll": the advisory lock namespace of rollup re
 
 
 def service_zones(client_id: int) -> dict[int, str]:
-    """Each service of the client and its calendar's zone: that of its terms in the active
+    """Each service of the client and its calendar's zone (see :func:`_zones_of`)."""
+    return _zones_of([client_id]).get(client_id, {})
+
+
+def _zones_of(client_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """Per client, each service and its calendar's zone: that of its terms in the active
     version, or (before any is active, or after the contract ended) in its latest version."""
     rows = (
-        ServiceTerms.objects.filter(client_id=client_id)
+        ServiceTerms.objects.filter(client_id__in=client_ids)
         .order_by("service_id", "version__number")
-        .values_list("service_id", "version__status", "calendar__time_zone")
+        .values_list("client_id", "service_id", "version__status", "calendar__time_zone")
     )
-    zones: dict[int, str] = {}
+    zones: defaultdict[int, dict[int, str]] = defaultdict(dict)
     active: set[int] = set()
-    for service_id, status, zone in rows:
+    for client_id, service_id, status, zone in rows:
         if service_id in active:
             continue
-        zones[service_id] = zone
+        zones[client_id][service_id] = zone
         if status == VersionStatus.ACTIVE:
             active.add(service_id)
     return zones
 
 
-def stale(client_id: int) -> bool:
-    """Whether anything of the client's rollups needs computing (two cheap queries)."""
-    if RollupMark.objects.filter(client_id=client_id).exists():
-        return True
-    built = dict(
-        ServiceRollup.objects.filter(client_id=client_id).values_list("service_id", "time_zone")
+def _built_zones(client_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """Per client, the zone each service's rollups were computed in."""
+    built: defaultdict[int, dict[int, str]] = defaultdict(dict)
+    rows = ServiceRollup.objects.filter(client_id__in=client_ids).values_list(
+        "client_id", "service_id", "time_zone"
     )
-    return built != service_zones(client_id)
+    for client_id, service_id, zone in rows:
+        built[client_id][service_id] = zone
+    return built
+
+
+def stale_clients(client_ids: Iterable[int]) -> set[int]:
+    """Those of the clients whose rollups need computing: three queries however many."""
+    ids = set(client_ids)
+    marked = set(
+        RollupMark.objects.filter(client_id__in=ids).values_list("client_id", flat=True).distinct()
+    )
+    zones, built = _zones_of(ids), _built_zones(ids)
+    return {c for c in ids if c in marked or built.get(c, {}) != zones.get(c, {})}
 
 
 def rollups_refresh(*, client_id: int) -> int:
     """Bring the client's rollups up to date; returns the number of service days computed."""
-    if not stale(client_id):
-        return 0
+    return rollups_refresh_many([client_id])
+
+
+def rollups_refresh_many(client_ids: Iterable[int]) -> int:
+    """Bring the rollups of the clients (all in the active scope) up to date."""
     computed = 0
-    while True:  # passes of MARKS_PER_PASS marks, each its own short transaction
-        with transaction.atomic():
-            _lock(client_id)
-            days, marks = _one_pass(client_id)
-        computed += days
-        if marks < MARKS_PER_PASS:
-            return computed
+    for client_id in sorted(stale_clients(client_ids)):
+        while True:  # passes of MARKS_PER_PASS marks, each its own short transaction
+            with transaction.atomic():
+                _lock(client_id)
+                days, marks = _one_pass(client_id)
+            computed += days
+            if marks < MARKS_PER_PASS:
+                break
+    return computed
 
 
 def _lock(client_id: int) -> None:
@@ -83,9 +105,7 @@ def _one_pass(client_id: int) -> tuple[int, int]:
     """Rebuild what needs it, then compute the days of one batch of marks: (days, marks)."""
     computed = 0
     zones = service_zones(client_id)
-    built = dict(
-        ServiceRollup.objects.filter(client_id=client_id).values_list("service_id", "time_zone")
-    )
+    built = _built_zones([client_id]).get(client_id, {})
     for service_id, zone in zones.items():
         if built.get(service_id) != zone:
             computed += _rebuild(client_id, service_id, ZoneInfo(zone))
@@ -203,10 +223,11 @@ def _store(
 
 def rollups_refresh_all() -> int:
     """Bring every active client's rollups up to date, each inside its own scope (periodic)."""
-    with all_clients_unscoped("the rollup refresh visits every active client"):
-        client_ids = list(Client.objects.filter(is_active=True).values_list("pk", flat=True))
+    with all_clients_unscoped("the rollup refresh finds the active clients with changes"):
+        active = Client.objects.filter(is_active=True).values_list("pk", flat=True)
+        stale = stale_clients(list(active))
     computed = 0
-    for client_id in client_ids:
+    for client_id in sorted(stale):
         with client_scope([client_id]):
             computed += rollups_refresh(client_id=client_id)
     return computed

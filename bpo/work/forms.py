@@ -82,7 +82,21 @@ class TransferForm(forms.Form):
         agent_field.choices = [("", "Nobody: it waits in the queue"), *agents]
 
 
-class ItemDetailsForm(forms.Form):
+class CustomFieldsForm(forms.Form):
+    """A form with one field per custom field of a service's terms (``schema``), after its own."""
+
+    def __init__(self, *args: Any, schema: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        for spec in schema:
+            self.fields[CUSTOM_FIELD_PREFIX + spec["name"]] = custom_field(spec)
+
+    def custom_fields(self) -> dict[str, Any]:
+        """The custom fields given (empty ones left out), as a new item takes them."""
+        return custom_values(self.schema, self.cleaned_data, keep_empty=False)
+
+
+class ItemDetailsForm(CustomFieldsForm):
     """An item's details, with one field per custom field of the terms it started under."""
 
     title = forms.CharField(max_length=300, required=False)
@@ -96,12 +110,6 @@ class ItemDetailsForm(forms.Form):
         label="External reference",
         help_text="The client's own reference for this item (unique per client); may be empty.",
     )
-
-    def __init__(self, *args: Any, schema: list[dict[str, Any]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.schema = schema
-        for spec in schema:
-            self.fields[CUSTOM_FIELD_PREFIX + spec["name"]] = custom_field(spec)
 
     @staticmethod
     def initial_from(item: Any) -> dict[str, Any]:

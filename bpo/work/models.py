@@ -193,7 +193,9 @@ class WorkItem(ClientOwnedModel):
     # A database default too: rows inserted by SQL that leaves the column out (a bulk load,
     # the benchmarks' COPY) are items never reopened.
     reopened_count = models.PositiveIntegerField(
-        default=0, db_default=0, help_text="Times the item was reopened after a resolution (FCR counts it)."
+        default=0,
+        db_default=0,
+        help_text="Times the item was reopened after a resolution (FCR counts it).",
     )
 
     class Meta:
