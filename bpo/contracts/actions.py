@@ -55,6 +55,14 @@ TERMS_FIELDS = (
     "custom_fields",
 )
 POLICY_FIELDS = ("name", "pause_states", "warning_percent", "on_warning", "on_breach")
+TARGET_FIELDS = (
+    "priority",
+    "metric",
+    "clock",
+    "duration_minutes",
+    "deadline",
+    "service_level_percent",
+)
 
 
 def _require_draft(version: ContractVersion) -> None:
@@ -147,6 +155,7 @@ def contract_version_draft(*, actor: Actor, contract: Contract) -> ContractVersi
                     clock=t.clock,
                     duration_minutes=t.duration_minutes,
                     deadline=t.deadline,
+                    service_level_percent=t.service_level_percent,
                 )
                 for t in policy.targets.all()
             )
@@ -375,8 +384,7 @@ def _policy_snapshot(policy: SlaPolicy) -> dict[str, Any]:
     return {
         **snapshot(policy, POLICY_FIELDS),
         "targets": [
-            snapshot(t, ["priority", "metric", "clock", "duration_minutes", "deadline"])
-            for t in policy.targets.order_by("priority", "metric")
+            snapshot(t, TARGET_FIELDS) for t in policy.targets.order_by("priority", "metric")
         ]
         if policy.pk
         else [],
@@ -426,6 +434,7 @@ def _validate_targets(targets: list[dict[str, Any]], policy: SlaPolicy) -> list[
             clock=spec.get("clock") or "business",
             duration_minutes=spec.get("duration_minutes"),
             deadline=spec.get("deadline"),
+            service_level_percent=spec.get("service_level_percent"),
         )
         try:
             if target.metric == Metric.DEADLINE:
@@ -440,6 +449,11 @@ def _validate_targets(targets: list[dict[str, Any]], policy: SlaPolicy) -> list[
                 if target.deadline is not None:
                     raise ValidationError({"deadline": "Only deadline targets have a rule."})
             target.full_clean(exclude=["policy"], validate_constraints=False)
+            level = target.service_level_percent
+            if level is not None and not 0 < level <= 100:
+                raise ValidationError(
+                    {"service_level_percent": f"{level}: a service level is above 0, at most 100."}
+                )
         except ValidationError as exc:
             raise ValidationError(
                 {f"targets[{n}].{key}": msgs for key, msgs in exc.message_dict.items()}

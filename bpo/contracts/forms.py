@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -283,6 +284,9 @@ class SlaPolicyForm(forms.Form):
                 self.fields[f"{priority}_{metric}_clock"] = forms.ChoiceField(
                     choices=ClockKind.choices, initial=ClockKind.BUSINESS, required=False
                 )
+                self.fields[f"{priority}_{metric}_level"] = _level_field(
+                    f"{priority.label} {metric.label}"
+                )
             self.fields[f"{priority}_deadline_kind"] = forms.ChoiceField(
                 choices=DEADLINE_KIND_CHOICES, required=False, label=f"{priority.label} deadline"
             )
@@ -295,6 +299,7 @@ class SlaPolicyForm(forms.Form):
                 label=f"{priority.label} deadline time",
                 error_messages={"invalid": "Enter a time like 10:00."},
             )
+            self.fields[f"{priority}_deadline_level"] = _level_field(f"{priority.label} deadline")
         # Positions of the targets handed to the action → the grid cell each came from.
         self.target_cells: list[str] = []
 
@@ -316,13 +321,18 @@ class SlaPolicyForm(forms.Form):
             {
                 "label": priority.label,
                 "durations": [
-                    (self[f"{priority}_{metric}"], self[f"{priority}_{metric}_clock"])
+                    (
+                        self[f"{priority}_{metric}"],
+                        self[f"{priority}_{metric}_clock"],
+                        self[f"{priority}_{metric}_level"],
+                    )
                     for metric in DURATION_METRICS
                 ],
                 "deadline": (
                     self[f"{priority}_deadline_kind"],
                     self[f"{priority}_deadline_n"],
                     self[f"{priority}_deadline_at"],
+                    self[f"{priority}_deadline_level"],
                 ),
             }
             for priority in Priority
@@ -366,6 +376,7 @@ class SlaPolicyForm(forms.Form):
                             "metric": metric.value,
                             "clock": data.get(f"{priority}_{metric}_clock") or ClockKind.BUSINESS,
                             "duration_minutes": minutes,
+                            "service_level_percent": data.get(f"{priority}_{metric}_level"),
                         }
                     )
                     self.target_cells.append(f"{priority}_{metric}")
@@ -376,7 +387,12 @@ class SlaPolicyForm(forms.Form):
                 if kind == "business_day_of_month":
                     rule["n"] = data.get(f"{priority}_deadline_n")
                 targets.append(
-                    {"priority": priority.value, "metric": Metric.DEADLINE.value, "deadline": rule}
+                    {
+                        "priority": priority.value,
+                        "metric": Metric.DEADLINE.value,
+                        "deadline": rule,
+                        "service_level_percent": data.get(f"{priority}_deadline_level"),
+                    }
                 )
                 self.target_cells.append(f"{priority}_deadline_kind")
         return {
@@ -411,7 +427,20 @@ class SlaPolicyForm(forms.Form):
             else:
                 initial[f"{target.priority}_{target.metric}"] = target.duration_minutes
                 initial[f"{target.priority}_{target.metric}_clock"] = target.clock
+            initial[f"{target.priority}_{target.metric}_level"] = target.service_level_percent
         return initial
+
+
+def _level_field(label: str) -> forms.DecimalField:
+    """The service level promised for one target cell of the grid (empty: not promised)."""
+    return forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100),
+        max_digits=5,
+        decimal_places=2,
+        label=f"{label} service level (%)",
+    )
 
 
 def _actions(chosen: list[str], queue: str) -> list[dict[str, str]]:

@@ -9,12 +9,16 @@ service (scope, calendar, SLA policy, custom fields) is its ``ServiceTerms``.
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from bpo.contracts import deadlines
 from bpo.tenancy.models import ClientOwnedModel
+from bpo.web.formatting import format_minutes
 
 
 class ProcessType(models.TextChoices):
@@ -291,6 +295,14 @@ class SlaTarget(ClientOwnedModel):
     deadline = models.JSONField(
         null=True, blank=True, help_text="For deadline targets: a rule, see contracts.deadlines."
     )
+    service_level_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The service level promised: the share of items that must meet this target "
+        "over a month, e.g. 95.00. Empty: measured and reported, not promised.",
+    )
 
     class Meta:
         ordering = ["policy", "priority", "metric"]
@@ -309,10 +321,27 @@ class SlaTarget(ClientOwnedModel):
                     "targets need a deadline rule."
                 ),
             ),
+            models.CheckConstraint(
+                condition=Q(service_level_percent__isnull=True)
+                | Q(service_level_percent__gt=0, service_level_percent__lte=100),
+                name="target_service_level_percent",
+                violation_error_message="A service level is a percentage above 0, at most 100.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.priority} {self.metric}"
+
+    def describe(self) -> str:
+        """The target in words: '4 h', '30 min (calendar time)', 'by 10:00 on the next
+        business day' (a deadline rule the describer cannot read is shown as stored)."""
+        if self.metric == Metric.DEADLINE:
+            try:
+                return deadlines.describe(self.deadline or {})
+            except (KeyError, TypeError):
+                return json.dumps(self.deadline)
+        text = format_minutes(self.duration_minutes or 0)
+        return text + (" (calendar time)" if self.clock == ClockKind.CALENDAR else "")
 
 
 class ServiceTerms(ClientOwnedModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Schema
@@ -110,6 +111,15 @@ class TargetIn(Strict):
         '{"kind": "same_business_day", "at": "17:00"} or '
         '{"kind": "business_day_of_month", "n": 3, "at": "12:00"}',
     )
+    service_level_percent: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        max_digits=5,
+        decimal_places=2,
+        description="The share of items that must meet this target over a month, e.g. 95.00 "
+        "(empty: measured and reported, not promised).",
+    )
 
 
 class TargetOut(Schema):
@@ -118,6 +128,7 @@ class TargetOut(Schema):
     clock: ClockKind
     duration_minutes: int | None
     deadline: dict[str, Any] | None
+    service_level_percent: Decimal | None
 
 
 class ActionIn(Strict):

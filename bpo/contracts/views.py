@@ -7,7 +7,6 @@ policies) until they activate it; an active version is never rewritten.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -23,7 +22,7 @@ from bpo.accounts.roles import Permission
 from bpo.calendars import queries as calendar_queries
 from bpo.calendars.forms import ClientFilterForm
 from bpo.calendars.models import BusinessCalendar
-from bpo.contracts import actions, deadlines, queries
+from bpo.contracts import actions, queries
 from bpo.contracts.forms import (
     PAUSE_STATE_LABELS,
     ContractEndForm,
@@ -45,7 +44,7 @@ from bpo.contracts.models import (
 )
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.context import Actor, request_actor
-from bpo.web.formatting import format_minutes
+from bpo.web.formatting import format_percent
 
 # --- Lookups -------------------------------------------------------------------------------------
 
@@ -448,12 +447,9 @@ def policy_table(policy: SlaPolicy) -> dict[str, Any]:
     """A policy for reading: its targets as priority × metric, its pauses and escalations."""
     cells: dict[tuple[str, str], str] = {}
     for target in policy.targets.all():
-        if target.metric == Metric.DEADLINE:
-            text = describe_deadline(target.deadline)
-        else:
-            text = format_minutes(target.duration_minutes or 0)
-            if target.clock == "calendar":
-                text += " (calendar time)"
+        text = target.describe()
+        if target.service_level_percent is not None:
+            text += f", {format_percent(target.service_level_percent)} of items"
         cells[(target.priority, target.metric)] = text
     return {
         "metrics": [metric.label for metric in TABLE_METRICS],
@@ -482,11 +478,3 @@ def describe_actions(actions_: Any) -> str:
         else:
             words.append(ACTION_LABELS.get(action.get("type"), str(action.get("type"))))
     return ", ".join(words) or "nothing"
-
-
-def describe_deadline(rule: Any) -> str:
-    """A deadline rule in words; one the describer cannot read is shown as stored."""
-    try:
-        return deadlines.describe(rule)
-    except (KeyError, TypeError):
-        return json.dumps(rule)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from bpo.calendars import actions as calendars
@@ -15,14 +16,23 @@ from bpo.tenancy.models import Client
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
+# The service levels promised per metric: the share of items meeting the target in a month.
+SERVICE_LEVELS = {"first_response": "90", "next_response": "85", "resolution": "80"}
+
+
 def _targets(minutes: dict[str, tuple[int, int, int]]) -> list[dict[str, Any]]:
-    """Response and resolution targets per priority: (first response, next response, resolution)."""
+    """Response and resolution targets per priority: (first response, next response, resolution),
+    each with the service level promised."""
     rows = []
-    for priority, (first, following, resolution) in minutes.items():
+    for priority, durations in minutes.items():
         rows += [
-            {"priority": priority, "metric": "first_response", "duration_minutes": first},
-            {"priority": priority, "metric": "next_response", "duration_minutes": following},
-            {"priority": priority, "metric": "resolution", "duration_minutes": resolution},
+            {
+                "priority": priority,
+                "metric": metric,
+                "duration_minutes": duration,
+                "service_level_percent": Decimal(SERVICE_LEVELS[metric]),
+            }
+            for metric, duration in zip(SERVICE_LEVELS, durations, strict=True)
         ]
     return rows
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 def format_minutes(minutes: int) -> str:
     """240 → '4 h', 90 → '1 h 30 min', 45 → '45 min'."""
@@ -9,3 +11,9 @@ def format_minutes(minutes: int) -> str:
     if hours and rest:
         return f"{hours} h {rest} min"
     return f"{hours} h" if hours else f"{rest} min"
+
+
+def format_percent(value: Decimal | float) -> str:
+    """Decimal('95.00') → '95%', 97.5 → '97.5%' (no trailing zeros)."""
+    text = f"{Decimal(str(value)).quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
+    return f"{text}%"

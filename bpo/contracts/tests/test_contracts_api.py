@@ -86,7 +86,12 @@ def make_contract(world, http, calendar_id):
                 {"type": "move_to_queue", "queue": "Escalations"},
             ],
             "targets": [
-                {"priority": "normal", "metric": "first_response", "duration_minutes": 240},
+                {
+                    "priority": "normal",
+                    "metric": "first_response",
+                    "duration_minutes": 240,
+                    "service_level_percent": "95.5",
+                },
                 {
                     "priority": "normal",
                     "metric": "resolution",
@@ -140,6 +145,9 @@ def test_contract_life_cycle_keeps_history(world, manager, calendar_id):
     detail = send(manager, "GET", f"/api/v1/contract-versions/{v2['id']}").json()
     assert [s["service"]["key"] for s in detail["services"]] == ["email-support"]
     assert len(detail["sla_policies"][0]["targets"]) == 3
+    # The service level promised travels to the new version with its target.
+    levels = {t["metric"]: t["service_level_percent"] for t in detail["sla_policies"][0]["targets"]}
+    assert levels == {"first_response": "95.50", "resolution": None, "deadline": None}
     assert detail["services"][0]["sla_policy_id"] == detail["sla_policies"][0]["id"]
     assert (
         send(
@@ -225,6 +233,32 @@ def test_version_validation(world, manager, calendar_id, change, path, message):
             "is not one of",
         ),
         ({"on_breach": [{"type": "move_to_queue"}]}, "needs the queue"),
+        (
+            {
+                "targets": [
+                    {
+                        "priority": "high",
+                        "metric": "resolution",
+                        "duration_minutes": 60,
+                        "service_level_percent": 100.5,
+                    }
+                ]
+            },
+            "less than or equal to 100",
+        ),
+        (
+            {
+                "targets": [
+                    {
+                        "priority": "high",
+                        "metric": "resolution",
+                        "duration_minutes": 60,
+                        "service_level_percent": 0,
+                    }
+                ]
+            },
+            "greater than 0",
+        ),
         (
             {
                 "targets": [

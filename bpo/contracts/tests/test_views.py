@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -184,13 +185,29 @@ def test_a_change_is_a_new_version_copied_from_the_agreed_one(world, manager, ag
     assert 'value="10:00"' in form and 'value="Escalations"' in form
     response = manager.post(
         f"/contracts/sla-policies/{policy.pk}/edit/",
-        policy_post(normal_first_response="120", urgent_resolution=""),
+        policy_post(
+            normal_first_response="120",
+            normal_first_response_level="92.5",
+            normal_deadline_level="99",
+            urgent_resolution="",
+        ),
     )
     assert response.status_code == 302, response.content.decode()
     with all_clients_unscoped("test"):
         minutes = {(t.priority, t.metric): t.duration_minutes for t in policy.targets.all()}
+        levels = {(t.priority, t.metric): t.service_level_percent for t in policy.targets.all()}
     assert minutes[("normal", "first_response")] == 120
     assert ("urgent", "resolution") not in minutes
+    assert levels[("normal", "first_response")] == Decimal("92.5")
+    assert levels[("normal", "deadline")] == Decimal("99")
+    assert levels[("urgent", "first_response")] is None
+    form = manager.get(f"/contracts/sla-policies/{policy.pk}/edit/").content.decode()
+    assert (
+        'name="normal_first_response_level" id="id_normal_first_response_level" value="92.50"'
+        in form
+    )
+    page = manager.get(f"/contracts/versions/{draft.pk}/").content.decode()
+    assert "2 h, 92.5% of items" in page
 
     form = manager.get(f"/contracts/service-terms/{terms.pk}/edit/").content.decode()
     assert "&quot;order_number&quot;" in form
