@@ -18,7 +18,7 @@ from bpo.intake.tasks import (
     inbound_unfinished_job,
     outbox_send_job,
 )
-from bpo.portal.tasks import rollups_refresh_job
+from bpo.portal.tasks import reports_monthly_job, rollups_refresh_job
 from bpo.work.tasks import idempotency_purge_job, sla_sweep_job
 
 
@@ -40,4 +40,10 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("imap_poll", imap_poll_job, every=timedelta(minutes=1)),
     Periodic("imports_resume", imports_resume_job, every=timedelta(minutes=1)),
     Periodic("rollups_refresh", rollups_refresh_job, every=timedelta(minutes=1)),
+    Periodic(
+        "reports_monthly",
+        reports_monthly_job,
+        every=timedelta(hours=1),
+        stale_after=timedelta(hours=2),
+    ),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -108,3 +109,47 @@ def test_contact_rates_a_resolved_request(
     shot("portal_survey")
     page.get_by_role("button", name="Send my answer").click()
     expect(page.get_by_test_id("survey-thanks")).to_contain_text("4 out of 5")
+
+
+def test_manager_explains_a_breach_and_the_client_downloads_the_report(
+    live_world,  # noqa: F811
+    page: Page,  # noqa: F811
+    shot,  # noqa: F811
+):
+    service_id, _ = _history(live_world)
+    with acting_as(live_world.actor("admin")):
+        late = (
+            SlaClock.objects.filter(item__service_id=service_id, breached_at__isnull=False)
+            .select_related("item")
+            .first()
+        )
+        assert late is not None
+        item_id = late.item_id
+    log_in(page, live_world.people["manager"])
+    page.goto(f"/work/items/{item_id}/")
+    form = page.get_by_test_id("explain-form")
+    form.get_by_label("Cause of the breach").select_option("volume")
+    form.get_by_label("Note for the client").fill("Black Friday: three times the forecast.")
+    shot("work_item_explain_breach")
+    form.get_by_role("button", name="Save the explanation").click()
+    expect(page.get_by_test_id("breach-explanation").first).to_contain_text(
+        "Volume above forecast: Black Friday: three times the forecast."
+    )
+    page.context.clear_cookies()
+
+    log_in(page, live_world.people["client_viewer"])
+    page.goto(f"/portal/services/{service_id}/")
+    page.get_by_test_id("reports-link").click()
+    expect(page.get_by_test_id("report-table")).to_contain_text("No report yet")
+    page.get_by_role("button", name="Make the report now").click()
+    expect(page.get_by_test_id("report-row")).to_have_count(1)
+    expect(page.get_by_test_id("report-row")).to_contain_text("preliminary")
+    shot("portal_reports")
+    with page.expect_download() as download:
+        page.get_by_test_id("report-pdf").click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+    with page.expect_download() as download:
+        page.get_by_test_id("report-csv").click()
+    text = Path(download.value.path()).read_text()
+    assert "Black Friday: three times the forecast." in text

@@ -23,6 +23,7 @@ from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from bpo.accounts.models import ApiToken, Assignment, Membership, User
 from bpo.accounts.roles import CLIENT_ROLES, Role
@@ -37,9 +38,17 @@ from bpo.contracts.models import (
     SlaTarget,
 )
 from bpo.intake.models import ContactLink, ImportJob, InboundEmail, Mailbox, WebForm
-from bpo.portal.models import Survey
+from bpo.portal.models import ServiceReport, Survey
+from bpo.portal.reports import report_figures
 from bpo.tenancy.scoping import all_clients_unscoped
-from bpo.work.models import Attachment, CannedResponse, Notification, Queue, WorkItem
+from bpo.work.models import (
+    Attachment,
+    CannedResponse,
+    Notification,
+    Queue,
+    SlaClock,
+    WorkItem,
+)
 from bpo.workforce.models import Certification
 
 ROLES = [role.value for role in Role]
@@ -85,6 +94,7 @@ DASHBOARD_READERS = frozenset(
 IMPORTERS = frozenset({"admin", "manager", "client_admin"})
 CLIENT_SIDE = frozenset(role.value for role in CLIENT_ROLES)
 ACCESS_LOG_READERS = frozenset({"admin", "client_admin"})
+BREACH_EXPLAINERS = frozenset({"admin", "manager"})
 
 
 def fixed(url: str) -> Callable[[Any, User, str], str]:
@@ -227,6 +237,61 @@ def survey_link_url(world, user, target) -> str:
             client=item.client, item=item, service=item.service, token=f"matrix{item.pk}"
         )
     return f"/portal/survey/{survey.token}/"
+
+
+def report_url(template: str) -> Callable[[Any, User, str], str]:
+    """A monthly report of the target client's service (generated as the monthly job does)."""
+
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            service = make_contract(_client_of(world, target), "active").terms.service
+            month = date(2026, 10, 1)
+            report = ServiceReport.objects.create(
+                client=service.client,
+                service=service,
+                month=month,
+                generated_at=timezone.now(),
+                complete=True,
+                figures=report_figures(service, month, timezone.now()),
+            )
+        return template.format(id=report.pk)
+
+    return build
+
+
+def missed_clock_url(world, user, target) -> str:
+    """The explanation form of a missed SLA clock on an item of the target client."""
+    if target == "missing":
+        return f"/work/items/{MISSING_ID}/clocks/{MISSING_ID}/explain/"
+    with all_clients_unscoped("test setup"):
+        item = make_item(_client_of(world, target))
+        clock = _missed_clock(item)
+    return f"/work/items/{item.pk}/clocks/{clock.pk}/explain/"
+
+
+def _missed_clock(item: WorkItem) -> SlaClock:
+    now = timezone.now()
+    return SlaClock.objects.create(
+        client=item.client,
+        item=item,
+        target=SlaTarget.objects.get(policy_id=item.terms.sla_policy_id),
+        metric="first_response",
+        started_at=now,
+        stopped_at=now,
+        met=False,
+        breached_at=now,
+    )
+
+
+def missed_clock_api_url(world, user, target) -> str:
+    if target == "missing":
+        return f"/api/v1/work-items/{MISSING_ID}/clocks/{MISSING_ID}/explanation"
+    with all_clients_unscoped("test setup"):
+        item = make_item(_client_of(world, target))
+        clock = _missed_clock(item)
+    return f"/api/v1/work-items/{item.pk}/clocks/{clock.pk}/explanation"
 
 
 def _agent_of(world, target: str):
@@ -981,6 +1046,13 @@ MATRIX: dict[str, Route] = {
         targets=TARGETS,
         body=lambda w, u, t: {"state": "open"},
     ),
+    "PUT /api/v1/work-items/{item_id}/clocks/{clock_id}/explanation": Route(
+        "PUT",
+        missed_clock_api_url,
+        BREACH_EXPLAINERS,
+        targets=TARGETS,
+        body=lambda w, u, t: {"cause": "system", "note": "The order system was down."},
+    ),
     "POST /api/v1/work-items/{item_id}/notes": Route(
         "POST",
         item_url("/api/v1/work-items/{id}/notes"),
@@ -1227,6 +1299,30 @@ MATRIX: dict[str, Route] = {
         targets=TARGETS,
     ),
     "portal:survey": Route("GET", survey_link_url, EVERYONE, anonymous=200),
+    # Reports are the classic way data leaks between tenants: generating one of another
+    # client's service, and downloading another client's report, are both covered.
+    "portal:reports": Route(
+        "POST",
+        service_url("/portal/services/{id}/reports/"),
+        DASHBOARD_READERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"month": "2026-10"},
+    ),
+    "portal:report_pdf": Route(
+        "GET", report_url("/portal/reports/{id}.pdf"), DASHBOARD_READERS, targets=TARGETS
+    ),
+    "portal:report_csv": Route(
+        "GET", report_url("/portal/reports/{id}.csv"), DASHBOARD_READERS, targets=TARGETS
+    ),
+    "work:clock_explain": Route(
+        "POST",
+        missed_clock_url,
+        BREACH_EXPLAINERS,
+        ok=302,
+        targets=TARGETS,
+        body=lambda w, u, t: {"cause": "volume", "note": "A storm of orders."},
+    ),
     "intake:track": Route("GET", contact_link_url, EVERYONE, anonymous=200),
     "work:responses": Route("GET", fixed("/work/responses/"), HANDLERS),
     "work:service_responses": Route(

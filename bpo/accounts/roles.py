@@ -61,6 +61,7 @@ class Permission(StrEnum):
     IMPORT_WORK = "import_work"
     VIEW_DASHBOARDS = "view_dashboards"
     VIEW_ACCESS_LOG = "view_access_log"
+    EXPLAIN_BREACHES = "explain_breaches"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -79,6 +80,7 @@ PERMISSION_DESCRIPTIONS = {
     Permission.IMPORT_WORK: "import work items from CSV and Excel files",
     Permission.VIEW_DASHBOARDS: "see the service dashboards and reports of a client",
     Permission.VIEW_ACCESS_LOG: "see who at the provider looked at or changed your company's data",
+    Permission.EXPLAIN_BREACHES: "explain why a service level target was missed, for the client",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -119,4 +121,6 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     ),
     # Access transparency: the client's admin reads the provider's side of their audit trail.
     Permission.VIEW_ACCESS_LOG: frozenset({Role.ADMIN, Role.CLIENT_ADMIN}),
+    # What the client reads in its service report about a missed target: the provider's managers.
+    Permission.EXPLAIN_BREACHES: frozenset({Role.ADMIN, Role.MANAGER}),
 }

@@ -400,7 +400,7 @@ def access_log_csv_rows(
     return _access_csv_lines(entries)
 
 
-def _spreadsheet_safe(value: str) -> str:
+def spreadsheet_safe(value: str) -> str:
     """Text a spreadsheet will not run as a formula (object names come from anyone's input)."""
     return f"'{value}" if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
@@ -416,11 +416,11 @@ def _access_csv_row(row: AccessRow) -> list[object]:
         row.id,
         row.at.isoformat(),
         row.kind.value,
-        _spreadsheet_safe(row.person_name),
-        _spreadsheet_safe(row.person_email),
+        spreadsheet_safe(row.person_name),
+        spreadsheet_safe(row.person_email),
         row.action,
         row.object_type,
-        _spreadsheet_safe(row.object_id),
-        _spreadsheet_safe(row.object_repr),
+        spreadsheet_safe(row.object_id),
+        spreadsheet_safe(row.object_repr),
         " ".join(row.changed_fields),
     ]

@@ -1,19 +1,28 @@
-"""Writes of the portal: satisfaction surveys, and requests a client user submits."""
+"""Writes of the portal: satisfaction surveys, requests a client user submits, and the
+monthly service reports."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from bpo.accounts.roles import Permission
 from bpo.audit.log import record
-from bpo.portal.models import Survey
+from bpo.contracts.models import Service
+from bpo.portal import reports
+from bpo.portal.models import ServiceReport, Survey
+from bpo.portal.queries import zone_of
+from bpo.portal.rollups import rollups_refresh
 from bpo.tenancy.context import Actor
+from bpo.tenancy.models import Client
+from bpo.tenancy.scoping import all_clients_unscoped, client_scope
 from bpo.work import actions as work
 from bpo.work.models import Channel, WorkItem
 
@@ -111,3 +120,72 @@ def _whole(
 def portal_request_submit(*, actor: Actor, service_id: int, **details: Any) -> WorkItem:
     """A request a client user sends to one of their services from the portal."""
     return work.work_item_submit(actor=actor, service_id=service_id, channel=Channel.WEB, **details)
+
+
+def report_generate(*, actor: Actor, service: Service, month: date) -> ServiceReport:
+    """Generate a service report for ``month`` now (on demand; the month may still be running,
+    the report says so). Its figures are frozen with it."""
+    actor.require(Permission.VIEW_DASHBOARDS, client_id=service.client_id)
+    now = timezone.now()
+    month = reports.month_first(month)
+    if month > reports.month_first(now.astimezone(zone_of(service)).date()):
+        raise ValidationError({"month": f"{month:%Y-%m} has not begun: nothing to report yet."})
+    return _report_save(service, month, now, generated_by=actor.user)
+
+
+def reports_monthly() -> int:
+    """Periodic: for every service of every active client, the report of the month that last
+    ended in its calendar, once (idempotent: the constraint allows one monthly report per
+    service and month). Returns how many were made."""
+    with all_clients_unscoped("the monthly reports go through every active client"):
+        clients = list(Client.objects.filter(is_active=True).values_list("pk", flat=True))
+    made = 0
+    now = timezone.now()
+    for client_id in clients:
+        with client_scope([client_id]):
+            rollups_refresh(client_id=client_id)
+            for service in Service.objects.filter(client_id=client_id).select_related("client"):
+                today = now.astimezone(zone_of(service)).date()
+                month = reports.month_first(reports.month_first(today) - timedelta(days=1))
+                if _reported(service, month) or not _had_terms(service, month):
+                    continue
+                try:
+                    with transaction.atomic():
+                        _report_save(service, month, now, generated_by=None)
+                except IntegrityError:  # another run made it meanwhile
+                    continue
+                made += 1
+    return made
+
+
+def _reported(service: Service, month: date) -> bool:
+    return ServiceReport.objects.filter(
+        service=service, month=month, generated_by__isnull=True
+    ).exists()
+
+
+def _had_terms(service: Service, month: date) -> bool:
+    """Whether a contract version covered the service during the month (else nothing to say)."""
+    return reports.terms_in_force(service, month, reports.month_last(month)).exists()
+
+
+def _report_save(
+    service: Service, month: date, now: datetime, *, generated_by: Any
+) -> ServiceReport:
+    rollups_refresh(client_id=service.client_id)
+    figures = reports.report_figures(service, month, now)
+    report = ServiceReport.objects.create(
+        client_id=service.client_id,
+        service=service,
+        month=month,
+        generated_at=now,
+        generated_by=generated_by,
+        complete=figures["complete"],
+        figures=figures,
+    )
+    record(
+        "portal.report_generated",
+        obj=report,
+        after={"service_id": service.pk, "month": f"{month:%Y-%m}", "complete": report.complete},
+    )
+    return report

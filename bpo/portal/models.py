@@ -10,6 +10,7 @@ into the days of the service's calendar they fall on and computes those days aga
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -148,3 +149,40 @@ class RollupMark(ClientOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.service_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ServiceReport(ClientOwnedModel):
+    """A monthly service report as it was generated: its figures frozen in ``figures``, so the
+    report a governance review discussed reads the same later. The PDF and the CSV are drawn from
+    them (``bpo.portal.reports``). The monthly job makes one per service and month; anyone who
+    reads the dashboards can generate another at any time (``generated_by`` says who)."""
+
+    service = models.ForeignKey("contracts.Service", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="The first day of the month reported on.")
+    generated_at = models.DateTimeField()
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the monthly job.",
+    )
+    complete = models.BooleanField(
+        help_text="The month had ended in the service's calendar when the report was generated."
+    )
+    figures = models.JSONField()
+
+    class Meta:
+        ordering = ["client", "service", "-month", "-generated_at"]
+        indexes = [models.Index(fields=["client", "service", "month"], name="report_month")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "month"],
+                condition=models.Q(generated_by__isnull=True),
+                name="report_one_monthly_per_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} report of service {self.service_id}"

@@ -20,7 +20,7 @@ from bpo.accounts.roles import Permission
 from bpo.audit.log import record
 from bpo.contracts.models import Metric, Priority, Service
 from bpo.portal.metrics import DAY_FIELDS
-from bpo.portal.models import ServiceDay, ServiceDaySla, Survey
+from bpo.portal.models import ServiceDay, ServiceDaySla, ServiceReport, Survey
 from bpo.portal.rollups import rollups_refresh, rollups_refresh_many, service_zones
 from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client
@@ -462,3 +462,26 @@ def daily_rows(*, service: Service, first: date, last: date) -> list[list[Any]]:
         )
         day += timedelta(days=1)
     return rows
+
+
+def reports_of(*, actor: Actor, service_id: int) -> tuple[Service, QuerySet[ServiceReport]]:
+    """A service and its reports, newest month first (the latest generated first in a month)."""
+    service = service_of(actor=actor, service_id=service_id)
+    reports = ServiceReport.objects.filter(
+        client_id=service.client_id, service_id=service.pk
+    ).select_related("generated_by")
+    return service, reports.order_by("-month", "-generated_at", "-id")
+
+
+def report_of(*, actor: Actor, report_id: int, fmt: str) -> ServiceReport:
+    """A report to download as ``fmt`` (csv or pdf): a download is an export, so it is audited."""
+    report = ServiceReport.objects.filter(pk=report_id).select_related("service").first()
+    if report is None:
+        raise Http404("No such report.")
+    actor.require(Permission.VIEW_DASHBOARDS, client_id=report.client_id)
+    record(
+        "portal.exported",
+        obj=report,
+        after={"report": report.pk, "month": f"{report.month:%Y-%m}", "format": fmt},
+    )
+    return report

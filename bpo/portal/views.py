@@ -5,8 +5,9 @@ manager to the overview of their clients ranked by SLA risk. A service's page sh
 levels today, this week and this month, trend charts (each with its values as a table), volumes
 by channel, handle time, first-contact resolution, satisfaction, the backlog by state and age,
 and the items at risk, which open on their public timeline. Its daily figures export as CSV.
-Client users submit requests to a service from here. Contacts answer their satisfaction survey
-at a public link.
+Client users submit requests to a service from here. Each service has its monthly service
+reports (PDF and CSV), made by the monthly job or on demand. Contacts answer their satisfaction
+survey at a public link.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from django.utils.formats import number_format
 from django.views.decorators.http import require_GET
 
 from bpo.accounts.roles import Permission
-from bpo.portal import actions, queries
+from bpo.portal import actions, queries, reports
 from bpo.portal.forms import PortalRequestForm, SurveyForm
+from bpo.portal.models import ServiceReport
 from bpo.tenancy.context import request_actor
 from bpo.tenancy.scoping import client_scope
 from bpo.web.formatting import format_minutes
@@ -273,4 +275,68 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def reports_page(request: HttpRequest, service_id: int) -> HttpResponse:
+    """The service's monthly reports to download, and a form to generate one now."""
+    actor = request_actor(request)
+    service, reports = queries.reports_of(actor=actor, service_id=service_id)
+    today = queries.service_today(service)
+    error = ""
+    if request.method == "POST":
+        try:
+            month = date.fromisoformat(f"{request.POST.get('month', '')}-01")
+        except ValueError:
+            error = "Choose a month, written YYYY-MM."
+        else:
+            try:
+                report = actions.report_generate(actor=actor, service=service, month=month)
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                messages.success(request, f"The report of {report.month:%Y-%m} is ready.")
+                return redirect("portal:reports", service_id=service.pk)
+    return render(
+        request,
+        "portal/reports.html",
+        {
+            "service": service,
+            "client": service.client,
+            "reports": reports,
+            "this_month": f"{today:%Y-%m}",
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+def _report_filename(report: ServiceReport, extension: str) -> str:
+    service = report.service
+    return (
+        f"{service.client.slug}-{service.key}-{report.month:%Y-%m}-report-{report.pk}.{extension}"
+    )
+
+
+@login_required
+@require_GET
+def report_pdf(request: HttpRequest, report_id: int) -> HttpResponse:
+    """A service report as PDF."""
+    report = queries.report_of(actor=request_actor(request), report_id=report_id, fmt="pdf")
+    response = HttpResponse(reports.report_pdf(report.figures), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_report_filename(report, "pdf")}"'
+    return response
+
+
+@login_required
+@require_GET
+def report_csv(request: HttpRequest, report_id: int) -> HttpResponse:
+    """A service report as CSV: one value per row (see ``reports.report_csv_rows``)."""
+    report = queries.report_of(actor=request_actor(request), report_id=report_id, fmt="csv")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_report_filename(report, "csv")}"'
+    writer = csv.writer(response)
+    writer.writerow(reports.CSV_COLUMNS)
+    writer.writerows(reports.report_csv_rows(report.figures))
     return response

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from bpo.accounts.models import Assignment, User
 from bpo.accounts.roles import Permission
-from bpo.audit.log import record
+from bpo.audit.log import record, snapshot
 from bpo.bulk import insert_many, insert_rows, instances
 from bpo.contracts import fields
 from bpo.contracts.models import Priority, Service, ServiceTerms, VersionStatus
@@ -37,6 +37,8 @@ from bpo.work.models import (
     OPEN_STATES,
     TRANSITIONS,
     Attachment,
+    BreachCause,
+    BreachExplanation,
     CannedResponse,
     Channel,
     Contact,
@@ -46,6 +48,7 @@ from bpo.work.models import (
     Notification,
     Queue,
     Routing,
+    SlaClock,
     State,
     WorkItem,
     WorkSession,
@@ -60,6 +63,7 @@ EXTERNAL_REF_MAX: int = WorkItem._meta.get_field("external_ref").max_length or 0
 # Rows a bulk statement writes at once: well under SQLite's 32,766 bound parameters.
 BULK_BATCH = 500
 DUPLICATE_REF = "Another item of this client has this external reference."
+EXPLANATION_FIELDS = ("cause", "note")
 
 
 def agreed_terms(service: Service) -> ServiceTerms:
@@ -1095,6 +1099,49 @@ def work_item_reply(*, actor: Actor, item: WorkItem, body: str) -> Event:
     body = _text(body)
     with transaction.atomic():
         return _reply(actor, WorkItem.objects.select_for_update().get(pk=item.pk), body)
+
+
+def breach_explain(
+    *, actor: Actor, clock: SlaClock, cause: str, note: str = ""
+) -> BreachExplanation:
+    """Say why a clock missed its target (or say it again, better): the monthly service report
+    shows the client each breach with its cause and note."""
+    actor.require(Permission.EXPLAIN_BREACHES, client_id=clock.client_id)
+    if clock.breached_at is None and clock.met is not False:
+        raise ValidationError({"clock": f"The {clock.metric} clock did not miss its target."})
+    if cause not in BreachCause.values:
+        raise ValidationError(
+            {"cause": f"{cause!r} is not one of {', '.join(BreachCause.values)}."}
+        )
+    note = note.strip()
+    if len(note) > 2000:
+        raise ValidationError({"note": f"{len(note)} characters: at most 2000."})
+    with transaction.atomic():
+        explanation = BreachExplanation.objects.select_for_update().filter(
+            clock=clock
+        ).first() or BreachExplanation(client_id=clock.client_id, clock=clock)
+        before = snapshot(explanation, EXPLANATION_FIELDS) if explanation.pk else None
+        explanation.cause = cause
+        explanation.note = note
+        explanation.explained_by = actor.user
+        explanation.explained_at = timezone.now()
+        explanation.save()
+        _event(
+            clock.item,
+            actor,
+            EventKind.BREACH_EXPLAINED,
+            body=note,
+            internal=True,
+            metric=clock.metric,
+            cause=cause,
+        )
+        record(
+            "sla_breach.explained",
+            obj=clock.item,
+            before=before,
+            after={"clock_id": clock.pk, **snapshot(explanation, EXPLANATION_FIELDS)},
+        )
+    return explanation
 
 
 def work_item_message_in(*, actor: Actor, item: WorkItem, body: str) -> Event:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pydantic
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from ninja import File, Form, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.responses import NinjaJSONEncoder
@@ -42,6 +42,7 @@ from bpo.work.schemas import (
     CannedResponseParams,
     CannedResponsePatch,
     EventOut,
+    ExplanationIn,
     HandleTimeParams,
     HandleTimeRow,
     ItemDetailOut,
@@ -311,6 +312,23 @@ def change_state(request: HttpRequest, item_id: DbId, payload: StateIn) -> WorkI
     actor = request_actor(request)
     item = queries.item_get(actor=actor, item_id=item_id)
     actions.work_item_transition(actor=actor, item=item, state=payload.state, reason=payload.reason)
+    return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
+
+
+@router.put(
+    "/{item_id}/clocks/{clock_id}/explanation",
+    response={200: ItemDetailOut, **documented_errors(403, 404)},
+    summary="Say why a clock missed its target (shown in the client's monthly report; managers)",
+)
+def explain_breach(
+    request: HttpRequest, item_id: DbId, clock_id: DbId, payload: ExplanationIn
+) -> WorkItem:
+    actor = request_actor(request)
+    item = queries.item_get(actor=actor, item_id=item_id)
+    clock = queries.clocks_of(actor=actor, item=item).filter(pk=clock_id).first()
+    if clock is None:
+        raise Http404("No such clock on this item.")
+    actions.breach_explain(actor=actor, clock=clock, cause=payload.cause, note=payload.note)
     return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
 
 

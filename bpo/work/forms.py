@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from bpo.accounts.forms import add_validation_errors
 from bpo.contracts.forms import DateInput
 from bpo.contracts.models import Priority
+from bpo.work.models import BreachCause
 from bpo.work.placeholders import PLACEHOLDERS
 from bpo.workforce.models import Presence
 
@@ -49,6 +50,18 @@ def message_form(data: Any = None) -> TextEntryForm:
 
 class PriorityForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices)
+
+
+class BreachExplanationForm(forms.Form):
+    """Why a clock missed its target, as the client's monthly report will say it."""
+
+    cause = forms.ChoiceField(choices=BreachCause.choices)
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For the client: what happened and what was done about it.",
+    )
 
 
 class StateForm(forms.Form):

@@ -260,6 +260,7 @@ class EventKind(models.TextChoices):
     TRANSFERRED = "transferred", "Transferred"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breach"
+    BREACH_EXPLAINED = "breach_explained", "SLA breach explained"
 
 
 INTERNAL_KINDS = frozenset(
@@ -271,6 +272,7 @@ INTERNAL_KINDS = frozenset(
         EventKind.TRANSFERRED,
         EventKind.SLA_WARNING,
         EventKind.SLA_BREACH,
+        EventKind.BREACH_EXPLAINED,
     }
 )
 
@@ -374,6 +376,37 @@ class SlaClock(ClientOwnedModel):
         if self.stopped_at is not None:
             return {True: "met", False: "missed"}.get(self.met, "cancelled")  # type: ignore[arg-type]
         return "running" if self.resumed_at is not None else "paused"
+
+
+class BreachCause(models.TextChoices):
+    """Why a target was missed, in the words of a governance review."""
+
+    VOLUME = "volume", "Volume above forecast"
+    STAFFING = "staffing", "Staffing shortfall"
+    CLIENT = "client", "Waiting on the client"
+    THIRD_PARTY = "third_party", "Third party"
+    SYSTEM = "system", "System outage"
+    PROCESS = "process", "Process or procedure gap"
+    AGENT = "agent", "Agent error"
+    OTHER = "other", "Other"
+
+
+class BreachExplanation(ClientOwnedModel):
+    """The provider's account of why a clock missed its target, shown in the client's monthly
+    service report. Kept apart from the clock, whose table carries the rollup triggers."""
+
+    clock = models.OneToOneField(SlaClock, on_delete=models.CASCADE, related_name="explanation")
+    cause = models.CharField(max_length=20, choices=BreachCause.choices)
+    note = models.TextField(
+        max_length=2000, blank=True, help_text="For the client: what happened, what was done."
+    )
+    explained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    explained_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()} ({self.clock})"
 
 
 class WorkSession(ClientOwnedModel):

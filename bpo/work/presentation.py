@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bpo.contracts.models import Metric, Priority
-from bpo.work.models import TRANSITIONS, Event, EventKind, SlaClock, State
+from bpo.work.models import TRANSITIONS, BreachExplanation, Event, EventKind, SlaClock, State
 
 DETAIL_LABELS = {
     "title": "Title",
@@ -265,6 +265,9 @@ class ClockRow:
     due: Due | None
     breached_at: datetime | None
     stopped_at: datetime | None
+    clock_id: int = 0
+    missed: bool = False  # breached (even if still running) or stopped late: explainable
+    explanation: BreachExplanation | None = None
 
 
 def clock_rows(clocks: Iterable[SlaClock], now: datetime) -> list[ClockRow]:
@@ -276,6 +279,7 @@ def clock_rows(clocks: Iterable[SlaClock], now: datetime) -> list[ClockRow]:
         if clock.cycle > 1:
             label = f"{label} ({clock.cycle})"
         status = clock.status
+        missed = status == "missed" or clock.breached_at is not None
         rows.append(
             ClockRow(
                 metric=label,
@@ -284,6 +288,9 @@ def clock_rows(clocks: Iterable[SlaClock], now: datetime) -> list[ClockRow]:
                 due=due(clock.due_at, now) if status == "running" else None,
                 breached_at=clock.breached_at,
                 stopped_at=clock.stopped_at,
+                clock_id=clock.pk,
+                missed=missed,
+                explanation=getattr(clock, "explanation", None) if missed else None,
             )
         )
     return rows

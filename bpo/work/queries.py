@@ -295,7 +295,11 @@ def deliveries_of(*, actor: Actor, item: WorkItem) -> list[Any]:
 def clocks_of(*, actor: Actor, item: WorkItem) -> QuerySet[SlaClock]:
     """The item's SLA clocks, oldest first (clients see them too: they are the service levels
     the client bought)."""
-    return SlaClock.objects.filter(item=item).order_by("id")
+    return (
+        SlaClock.objects.filter(item=item)
+        .select_related("explanation", "explanation__explained_by")
+        .order_by("id")
+    )
 
 
 def notifications_mine(*, actor: Actor, unread: bool = False) -> QuerySet[Notification]:

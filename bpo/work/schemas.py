@@ -12,7 +12,7 @@ from bpo.apitypes import DbId, IsoDateTime, QueryText, StrictDbId, Text
 from bpo.contracts.models import Priority
 from bpo.errors import FieldProblem
 from bpo.paging import PageParams
-from bpo.work.models import EventKind, Routing, State
+from bpo.work.models import BreachCause, EventKind, Routing, State
 
 BULK_MAX_ITEMS = 1000
 
@@ -196,7 +196,21 @@ class ItemOut(Schema):
         return obj.contact.email if obj.contact_id else None
 
 
+class ExplanationIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    cause: BreachCause
+    note: StrictStr = Field(default="", max_length=2000, description="For the client.")
+
+
+class ExplanationOut(Schema):
+    cause: BreachCause
+    note: str
+    explained_at: datetime
+
+
 class ClockOut(Schema):
+    id: int
     metric: str
     cycle: int
     status: str = Field(description="running, paused, met, missed or cancelled")
@@ -208,6 +222,13 @@ class ClockOut(Schema):
     stopped_at: datetime | None
     warned_at: datetime | None
     breached_at: datetime | None
+    explanation: ExplanationOut | None = Field(
+        description="Why a missed clock missed (for the client's monthly report)."
+    )
+
+    @staticmethod
+    def resolve_explanation(obj: Any) -> Any:
+        return getattr(obj, "explanation", None)
 
 
 class ItemDetailOut(ItemOut):

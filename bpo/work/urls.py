@@ -13,6 +13,11 @@ urlpatterns = [
     path("items/<int:item_id>/message/", views.item_message, name="message"),
     path("items/<int:item_id>/state/", views.item_state, name="state"),
     path("items/<int:item_id>/priority/", views.item_priority, name="priority"),
+    path(
+        "items/<int:item_id>/clocks/<int:clock_id>/explain/",
+        views.clock_explain,
+        name="clock_explain",
+    ),
     path("items/<int:item_id>/heartbeat/", views.item_heartbeat, name="heartbeat"),
     path("items/<int:item_id>/session-end/", views.item_session_end, name="session_end"),
     path("items/<int:item_id>/transfer/", views.item_transfer, name="transfer"),

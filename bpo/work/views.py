@@ -23,7 +23,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -37,6 +37,7 @@ from bpo.tenancy.context import Actor, request_actor
 from bpo.work import actions, queries
 from bpo.work.actions import FINAL_STATES
 from bpo.work.forms import (
+    BreachExplanationForm,
     CannedResponseForm,
     ItemDetailsForm,
     PresenceForm,
@@ -49,7 +50,15 @@ from bpo.work.forms import (
     note_form,
     reply_form,
 )
-from bpo.work.models import OPEN_STATES, CannedResponse, Event, Notification, Queue, WorkItem
+from bpo.work.models import (
+    OPEN_STATES,
+    BreachCause,
+    CannedResponse,
+    Event,
+    Notification,
+    Queue,
+    WorkItem,
+)
 from bpo.work.presentation import (
     PRESENCE_STYLES,
     clock_rows,
@@ -280,6 +289,8 @@ def _render_item(
         "note_form": note_form(),
         "message_form": message_form(),
         "priority_form": PriorityForm(initial={"priority": item.priority}),
+        "can_explain": actor.can(Permission.EXPLAIN_BREACHES, client_id=item.client_id),
+        "breach_causes": BreachCause.choices,
         "priorities": Priority.choices,
         "shortcuts": shortcuts,
         **forms,
@@ -377,6 +388,26 @@ def item_state(request: HttpRequest, item_id: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"Item #{item.pk} is {state_label(changed.state).lower()}.")
+    return redirect(_item_url(item))
+
+
+@login_required
+@require_POST
+def clock_explain(request: HttpRequest, item_id: int, clock_id: int) -> HttpResponse:
+    """Say why one of the item's clocks missed its target (for the client's service report)."""
+    actor = request_actor(request)
+    item = _item_or_404(request, item_id)
+    clock = get_object_or_404(queries.clocks_of(actor=actor, item=item), pk=clock_id)
+    form = BreachExplanationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a cause; the note is at most 2000 characters.")
+        return redirect(_item_url(item))
+    try:
+        actions.breach_explain(actor=actor, clock=clock, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The breach is explained; the monthly report will show it.")
     return redirect(_item_url(item))
 
 
