@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from bpo.accounts.models import Membership, User
 from bpo.audit.models import AuditEntry
 from bpo.intake.models import ImportJob, InboundEmail
+from bpo.portal.models import ServiceReport
 from bpo.tenancy.scoping import all_clients_unscoped
 
 
@@ -42,9 +43,14 @@ def test_demo_seed_is_idempotent(db, capsys):
     assert User.objects.count() == 11
     out = capsys.readouterr().out
     assert "admin@northwind.example" in out
-    assert "[6/6] intake: care@northwind.example, a public form, 2 e-mails, an import of 24" in out
+    assert "[6/7] intake: care@northwind.example, a public form, 2 e-mails, an import of 24" in out
+    assert "[7/7] history:" in out and "1 monthly report(s) made" not in out
     with all_clients_unscoped("test"):
         assert ImportJob.objects.get().items_created == 24
+        # Nine weeks of history, and each service's report of last month.
+        assert ServiceReport.objects.filter(generated_by__isnull=True).count() >= 1
+        nw = ServiceReport.objects.get(service__key="nw-customer-service")
+        assert nw.figures["volumes"]["created"] > 0 and nw.figures["breaches"]["count"] > 0
         assert sorted(InboundEmail.objects.values_list("status", flat=True)) == [
             "ignored",
             "processed",
