@@ -95,7 +95,11 @@ def _one_item(
         if rng.random() < late_share:
             stopped = created + target * rng.uniform(1.1, 2.5)
             SlaClock.objects.filter(pk=clock.pk).update(
-                started_at=created, stopped_at=stopped, met=False, breached_at=created + target
+                started_at=created,
+                due_at=created + target,
+                stopped_at=stopped,
+                met=False,
+                breached_at=created + target,
             )
             if rng.random() < 0.4:
                 clock.refresh_from_db()
@@ -104,7 +108,11 @@ def _one_item(
         else:
             stopped = created + target * rng.uniform(0.1, 0.9)
             SlaClock.objects.filter(pk=clock.pk).update(
-                started_at=created, stopped_at=stopped, met=True, breached_at=None
+                started_at=created,
+                due_at=created + target,
+                stopped_at=stopped,
+                met=True,
+                breached_at=None,
             )
     session_start = resolved - timedelta(minutes=handled_minutes)
     WorkSession.objects.create(

@@ -520,7 +520,8 @@ def report_pdf(figures: dict[str, Any]) -> bytes:
 def _summary(figures: dict[str, Any], table: Any) -> list[Any]:
     overall, indicators, volumes = figures["overall"], figures["indicators"], figures["volumes"]
     levels = figures["service_levels"]
-    promised = [level for level in levels if level["promised"] is not None]
+    # Levels promised and measured this month (a target nothing was decided on is neither).
+    promised = [level for level in levels if level["status"] in (STATUS_ACHIEVED, STATUS_MISSED)]
     achieved = sum(level["status"] == STATUS_ACHIEVED for level in promised)
     rows = [
         ["SLA attainment", "Levels achieved", "Created", "Resolved", "AHT", "FCR", "CSAT"],
