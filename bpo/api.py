@@ -57,6 +57,7 @@ def _register_routers() -> None:
     from bpo.calendars.api import router as calendars_router
     from bpo.contracts.api import router as contracts_router
     from bpo.intake.api import imports_router, inbound_router, mailboxes_router
+    from bpo.portal.api import reports_router
     from bpo.tenancy.api import router as clients_router
     from bpo.work.api import (
         attachments_router,
@@ -85,6 +86,7 @@ def _register_routers() -> None:
     api.add_router("/inbound-emails", inbound_router)
     api.add_router("/imports", imports_router)
     api.add_router("/access-log", access_log_router)
+    api.add_router("/service-reports", reports_router)
 
 
 _register_routers()

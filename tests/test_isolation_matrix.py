@@ -261,6 +261,11 @@ def report_url(template: str) -> Callable[[Any, User, str], str]:
     return build
 
 
+def body_report(world, user, target) -> dict[str, Any]:
+    """Make a report of October for the target client's service."""
+    return {"service_id": body_service(world, user, target)["service_id"], "month": "2026-10"}
+
+
 def missed_clock_url(world, user, target) -> str:
     """The explanation form of a missed SLA clock on an item of the target client."""
     if target == "missing":
@@ -1467,6 +1472,29 @@ MATRIX: dict[str, Route] = {
         ok=204,
         targets=TARGETS,
         invisible_to=NOT_HANDLERS,
+    ),
+    "GET /api/v1/service-reports": Route(
+        "GET",
+        service_url("/api/v1/service-reports?service_id={id}"),
+        DASHBOARD_READERS,
+        targets=TARGETS,
+    ),
+    "POST /api/v1/service-reports": Route(
+        "POST",
+        fixed("/api/v1/service-reports"),
+        DASHBOARD_READERS,
+        ok=201,
+        targets=TARGETS,
+        body=body_report,
+    ),
+    "GET /api/v1/service-reports/{report_id}": Route(
+        "GET", report_url("/api/v1/service-reports/{id}"), DASHBOARD_READERS, targets=TARGETS
+    ),
+    "GET /api/v1/service-reports/{report_id}/pdf": Route(
+        "GET", report_url("/api/v1/service-reports/{id}/pdf"), DASHBOARD_READERS, targets=TARGETS
+    ),
+    "GET /api/v1/service-reports/{report_id}/csv": Route(
+        "GET", report_url("/api/v1/service-reports/{id}/csv"), DASHBOARD_READERS, targets=TARGETS
     ),
     "GET /api/v1/access-log": Route(
         "GET",

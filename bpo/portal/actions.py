@@ -130,6 +130,10 @@ def report_generate(*, actor: Actor, service: Service, month: date) -> ServiceRe
     month = reports.month_first(month)
     if month > reports.month_first(now.astimezone(zone_of(service)).date()):
         raise ValidationError({"month": f"{month:%Y-%m} has not begun: nothing to report yet."})
+    if not _had_terms(service, month):
+        raise ValidationError(
+            {"month": f"No agreed contract version covered {service.name} in {month:%Y-%m}."}
+        )
     return _report_save(service, month, now, generated_by=actor.user)
 
 

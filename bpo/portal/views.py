@@ -25,9 +25,9 @@ from django.utils.formats import number_format
 from django.views.decorators.http import require_GET
 
 from bpo.accounts.roles import Permission
-from bpo.portal import actions, queries, reports
+from bpo.portal import actions, queries
+from bpo.portal.downloads import report_csv_response, report_pdf_response
 from bpo.portal.forms import PortalRequestForm, SurveyForm
-from bpo.portal.models import ServiceReport
 from bpo.tenancy.context import request_actor
 from bpo.tenancy.scoping import client_scope
 from bpo.web.formatting import format_minutes
@@ -312,21 +312,12 @@ def reports_page(request: HttpRequest, service_id: int) -> HttpResponse:
     )
 
 
-def _report_filename(report: ServiceReport, extension: str) -> str:
-    service = report.service
-    return (
-        f"{service.client.slug}-{service.key}-{report.month:%Y-%m}-report-{report.pk}.{extension}"
-    )
-
-
 @login_required
 @require_GET
 def report_pdf(request: HttpRequest, report_id: int) -> HttpResponse:
     """A service report as PDF."""
     report = queries.report_of(actor=request_actor(request), report_id=report_id, fmt="pdf")
-    response = HttpResponse(reports.report_pdf(report.figures), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{_report_filename(report, "pdf")}"'
-    return response
+    return report_pdf_response(report)
 
 
 @login_required
@@ -334,9 +325,4 @@ def report_pdf(request: HttpRequest, report_id: int) -> HttpResponse:
 def report_csv(request: HttpRequest, report_id: int) -> HttpResponse:
     """A service report as CSV: one value per row (see ``reports.report_csv_rows``)."""
     report = queries.report_of(actor=request_actor(request), report_id=report_id, fmt="csv")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_report_filename(report, "csv")}"'
-    writer = csv.writer(response)
-    writer.writerow(reports.CSV_COLUMNS)
-    writer.writerows(reports.report_csv_rows(report.figures))
-    return response
+    return report_csv_response(report)

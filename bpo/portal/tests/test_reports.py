@@ -30,7 +30,7 @@ from bpo.portal.reports import (
 from bpo.tenancy.context import Forbidden, acting_as
 from bpo.work import actions as work
 from bpo.work.models import BreachExplanation, Channel, SlaClock, WorkItem
-from bpo.work.tests.test_items_api import agreed_service
+from bpo.work.tests.test_items_api import agreed_service, api_as
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
@@ -270,3 +270,32 @@ def test_the_reports_page_generates_and_downloads(setting, world):
     assert ["breaches", f"{day:%Y-%m}", "", "", "", "", "count", "1"] in rows
     exports = AuditEntry.objects.filter(action="portal.exported", object_id=str(report.pk))
     assert sorted(e.after["format"] for e in exports) == ["csv", "pdf"]
+
+
+def test_reports_by_api(setting, world):
+    service, admin = setting
+    day = last_month()
+    decide(item_in(admin, service, day, 1), day, met=False)
+    http = api_as(world, "client_viewer")
+    made = http.post(
+        "/api/v1/service-reports",
+        data={"service_id": service.pk, "month": f"{day:%Y-%m}"},
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    report = made.json()
+    assert report["complete"] and report["figures"]["breaches"]["count"] == 1
+    listed = http.get(f"/api/v1/service-reports?service_id={service.pk}").json()
+    assert [r["id"] for r in listed["items"]] == [report["id"]]
+    pdf = http.get(f"/api/v1/service-reports/{report['id']}/pdf")
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+    rows = http.get(f"/api/v1/service-reports/{report['id']}/csv").content.decode()
+    assert rows.startswith(",".join(CSV_COLUMNS))
+    # A month before any contract, or one not begun: a clear error on the month.
+    for month, message in (("1999-05", "No agreed contract version"), ("2999-01", "not begun")):
+        refused = http.post(
+            "/api/v1/service-reports",
+            data={"service_id": service.pk, "month": month},
+            content_type="application/json",
+        )
+        assert refused.status_code == 422 and message in refused.content.decode(), month
