@@ -21,7 +21,7 @@ from bpo.audit.log import record
 from bpo.contracts.models import Metric, Priority, Service
 from bpo.portal.metrics import DAY_FIELDS
 from bpo.portal.models import ServiceDay, ServiceDaySla, ServiceReport, Survey
-from bpo.portal.rollups import rollups_refresh, rollups_refresh_many, service_zones
+from bpo.portal.rollups import rollups_refresh, rollups_refresh_many, service_zones, zones_of
 from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import all_clients_unscoped
@@ -374,15 +374,7 @@ def overview(*, actor: Actor, now: datetime | None = None) -> list[ClientRisk]:
         .annotate(n=Count("id"))
         .values_list("client_id", "n")
     )
-    # The month by each client's own zone is a per-service matter; the overview takes the
-    # calendar month of the provider's clock, which is what a ranking needs.
-    month_start = now.date().replace(day=1)
-    month = {
-        row["client_id"]: Attainment(row["met"] or 0, row["missed"] or 0)
-        for row in ServiceDaySla.objects.filter(client_id__in=clients, day__gte=month_start)
-        .values("client_id")
-        .annotate(met=Sum("met"), missed=Sum("missed"))
-    }
+    month = _month_attainment(list(clients), now)
     ranked = [
         ClientRisk(
             client=client,
@@ -402,6 +394,30 @@ def overview(*, actor: Actor, now: datetime | None = None) -> list[ClientRisk]:
         )
     )
     return ranked
+
+
+def _month_attainment(client_ids: list[int], now: datetime) -> dict[int, Attainment]:
+    """Each client's SLA attainment this month, each service's month in its calendar's zone:
+    one query per distinct first day (services in zones on either side of midnight differ)."""
+    services_from: defaultdict[date, list[int]] = defaultdict(list)
+    for zones in zones_of(client_ids).values():
+        for service_id, zone in zones.items():
+            first = now.astimezone(ZoneInfo(zone)).date().replace(day=1)
+            services_from[first].append(service_id)
+    met: Counter[int] = Counter()
+    missed: Counter[int] = Counter()
+    for first, service_ids in services_from.items():
+        rows = (
+            ServiceDaySla.objects.filter(
+                client_id__in=client_ids, service_id__in=service_ids, day__gte=first
+            )
+            .values("client_id")
+            .annotate(met=Sum("met"), missed=Sum("missed"))
+        )
+        for row in rows:
+            met[row["client_id"]] += row["met"] or 0
+            missed[row["client_id"]] += row["missed"] or 0
+    return {pk: Attainment(met[pk], missed[pk]) for pk in set(met) | set(missed)}
 
 
 def survey_by_token(token: str) -> Survey | None:

@@ -30,11 +30,11 @@ _PG_ROLLUP_LOCK = 0x726F6C6C  # "roll": the advisory lock namespace of rollup re
 
 
 def service_zones(client_id: int) -> dict[int, str]:
-    """Each service of the client and its calendar's zone (see :func:`_zones_of`)."""
-    return _zones_of([client_id]).get(client_id, {})
+    """Each service of the client and its calendar's zone (see :func:`zones_of`)."""
+    return zones_of([client_id]).get(client_id, {})
 
 
-def _zones_of(client_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+def zones_of(client_ids: Iterable[int]) -> dict[int, dict[int, str]]:
     """Per client, each service and its calendar's zone: that of its terms in the active
     version, or (before any is active, or after the contract ended) in its latest version."""
     rows = (
@@ -70,7 +70,7 @@ def stale_clients(client_ids: Iterable[int]) -> set[int]:
     marked = set(
         RollupMark.objects.filter(client_id__in=ids).values_list("client_id", flat=True).distinct()
     )
-    zones, built = _zones_of(ids), _built_zones(ids)
+    zones, built = zones_of(ids), _built_zones(ids)
     return {c for c in ids if c in marked or built.get(c, {}) != zones.get(c, {})}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client as HttpClient
@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from bpo.portal.metrics import compute_days
 from bpo.portal.models import Survey
-from bpo.portal.queries import service_dashboard
+from bpo.portal.queries import overview, service_dashboard
 from bpo.portal.rollups import service_zones
 from bpo.tenancy.context import acting_as, actor_for
 from bpo.work import actions as work
-from bpo.work.models import Channel, WorkItem
+from bpo.work.models import Channel, SlaClock, WorkItem
 from bpo.work.tests.test_items_api import agreed_service
 
 
@@ -171,3 +171,27 @@ def test_the_provider_overview_ranks_clients_by_risk(world, service):
     manager = browser(world, "manager").get("/portal/")
     assert "Other Client Inc" not in manager.content.decode()  # not assigned to them
     assert actor_for(world.people["manager"]).client_ids == {world.own.pk}
+
+
+def test_the_overview_month_is_each_service_calendars_month(world, service):
+    # 22:00 UTC on 30 November is 23:00 in Berlin, the service's zone: November there.
+    decided = datetime(2026, 11, 30, 22, tzinfo=UTC)
+    with acting_as(world.actor("admin")) as admin:
+        item = work.work_item_create(
+            actor=admin, service=service, title="Late", custom_fields={"order": "C-1"}
+        )
+        SlaClock.objects.filter(item=item).update(stopped_at=decided, met=True)
+        # 22:30 UTC is still 30 November in Berlin: the clock is this month's.
+        [own] = [
+            r
+            for r in overview(actor=admin, now=decided + timedelta(minutes=30))
+            if r.client == world.own
+        ]
+        assert own.month.decided == 1
+        # 23:30 UTC is already 1 December in Berlin (still November in UTC): a new month.
+        [own] = [
+            r
+            for r in overview(actor=admin, now=decided + timedelta(minutes=90))
+            if r.client == world.own
+        ]
+        assert own.month.decided == 0
