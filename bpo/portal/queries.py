@@ -110,7 +110,8 @@ class ServiceDashboard:
     trend_days: list[date]
     trend: dict[str, Any]
     backlog: dict[str, Any]
-    at_risk: list[SlaClock]
+    at_risk: list[SlaClock]  # the first AT_RISK_SHOWN clocks
+    at_risk_items: int  # every open item breached or at risk
 
 
 def services_of(*, actor: Actor, client_id: int) -> QuerySet[Service]:
@@ -195,6 +196,7 @@ def _dashboard(service: Service, now: datetime) -> ServiceDashboard:
         trend=_trend(days, sla_rows, trend_days),
         backlog=backlog_of(service, now),
         at_risk=at_risk_of(service),
+        at_risk_items=at_risk_items(service),
     )
 
 
@@ -319,19 +321,26 @@ def backlog_of(service: Service, now: datetime) -> dict[str, Any]:
     }
 
 
+def _at_risk(service: Service) -> QuerySet[SlaClock]:
+    """Running clocks of the service's open items that breached or passed their warning."""
+    return SlaClock.objects.filter(
+        client_id=service.client_id,
+        item__service_id=service.pk,
+        stopped_at__isnull=True,
+        item__state__in=sorted(OPEN_STATES),
+    ).filter(Q(breached_at__isnull=False) | Q(warned_at__isnull=False))
+
+
 def at_risk_of(service: Service) -> list[SlaClock]:
-    """Running clocks of open items that breached or passed their warning, most urgent first."""
+    """The first running clocks breached or at risk, most urgent first (a page shows them)."""
     return list(
-        SlaClock.objects.filter(
-            client_id=service.client_id,
-            item__service_id=service.pk,
-            stopped_at__isnull=True,
-            item__state__in=sorted(OPEN_STATES),
-        )
-        .filter(Q(breached_at__isnull=False) | Q(warned_at__isnull=False))
-        .select_related("item", "target")
-        .order_by("due_at", "id")[:AT_RISK_SHOWN]
+        _at_risk(service).select_related("item", "target").order_by("due_at", "id")[:AT_RISK_SHOWN]
     )
+
+
+def at_risk_items(service: Service) -> int:
+    """How many open items of the service have a clock breached or at risk (all of them)."""
+    return _at_risk(service).values("item_id").distinct().count()
 
 
 @dataclass

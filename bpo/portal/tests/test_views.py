@@ -195,3 +195,16 @@ def test_the_overview_month_is_each_service_calendars_month(world, service):
             if r.client == world.own
         ]
         assert own.month.decided == 0
+
+
+def test_breached_items_are_counted_past_the_ones_listed(world, service):
+    with acting_as(world.actor("admin")) as admin:
+        for n in range(27):
+            item = work.work_item_create(
+                actor=admin, service=service, title=f"Late {n}", custom_fields={"order": "D"}
+            )
+            SlaClock.objects.filter(item=item).update(breached_at=timezone.now())
+    client_page = browser(world, "client_viewer").get(f"/portal/clients/{world.own.pk}/")
+    assert 'data-testid="at-risk-items">27<' in client_page.content.decode()
+    page = browser(world, "client_viewer").get(f"/portal/services/{service.pk}/")
+    assert "The 25 most urgent clocks" in page.content.decode()
