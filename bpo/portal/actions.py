@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ from bpo.contracts.models import Service
 from bpo.portal import reports
 from bpo.portal.models import ServiceReport, Survey
 from bpo.portal.queries import zone_of
-from bpo.portal.rollups import rollups_refresh
+from bpo.portal.rollups import rollups_refresh, service_zones
 from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import all_clients_unscoped, client_scope
@@ -134,6 +135,7 @@ def report_generate(*, actor: Actor, service: Service, month: date) -> ServiceRe
         raise ValidationError(
             {"month": f"No agreed contract version covered {service.name} in {month:%Y-%m}."}
         )
+    rollups_refresh(client_id=service.client_id)
     return _report_save(service, month, now, generated_by=actor.user)
 
 
@@ -147,12 +149,10 @@ def reports_monthly() -> int:
     now = timezone.now()
     for client_id in clients:
         with client_scope([client_id]):
-            rollups_refresh(client_id=client_id)
-            for service in Service.objects.filter(client_id=client_id).select_related("client"):
-                today = now.astimezone(zone_of(service)).date()
-                month = reports.month_first(reports.month_first(today) - timedelta(days=1))
-                if _reported(service, month) or not _had_terms(service, month):
-                    continue
+            due = _reports_due(client_id, now)
+            if due:
+                rollups_refresh(client_id=client_id)
+            for service, month in due:
                 try:
                     with transaction.atomic():
                         _report_save(service, month, now, generated_by=None)
@@ -162,10 +162,28 @@ def reports_monthly() -> int:
     return made
 
 
-def _reported(service: Service, month: date) -> bool:
-    return ServiceReport.objects.filter(
-        service=service, month=month, generated_by__isnull=True
-    ).exists()
+def _reports_due(client_id: int, now: datetime) -> list[tuple[Service, date]]:
+    """The client's services whose last ended month (in their calendar) has no monthly report
+    yet and was covered by a contract version, with that month."""
+    zones = service_zones(client_id)
+    last_month = {
+        service_id: reports.month_first(
+            reports.month_first(now.astimezone(ZoneInfo(zone)).date()) - timedelta(days=1)
+        )
+        for service_id, zone in zones.items()
+    }
+    reported = set(
+        ServiceReport.objects.filter(
+            client_id=client_id, generated_by__isnull=True, month__in=set(last_month.values())
+        ).values_list("service_id", "month")
+    )
+    services = Service.objects.filter(client_id=client_id, pk__in=last_month)
+    return [
+        (service, last_month[service.pk])
+        for service in services.select_related("client").order_by("pk")
+        if (service.pk, last_month[service.pk]) not in reported
+        and _had_terms(service, last_month[service.pk])
+    ]
 
 
 def _had_terms(service: Service, month: date) -> bool:
@@ -176,7 +194,7 @@ def _had_terms(service: Service, month: date) -> bool:
 def _report_save(
     service: Service, month: date, now: datetime, *, generated_by: Any
 ) -> ServiceReport:
-    rollups_refresh(client_id=service.client_id)
+    """Freeze the report's figures (the caller has brought the rollups up to date)."""
     figures = reports.report_figures(service, month, now)
     report = ServiceReport.objects.create(
         client_id=service.client_id,

@@ -182,14 +182,14 @@ def _dashboard(service: Service, now: datetime) -> ServiceDashboard:
     periods = periods_of(today)
     trend_days = [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     first = min(trend_days[0], periods[-1].first)
-    days = _day_rows(service, first, today)
-    sla_rows = _sla_rows(service, first, today)
+    days = service_days(service, first, today)
+    sla_rows = service_sla_days(service, first, today)
     return ServiceDashboard(
         service=service,
         zone=str(zone),
         today=today,
         periods=periods,
-        totals={p.key: _totals(days, p.first, p.last) for p in periods},
+        totals={p.key: totals_of(days, p.first, p.last) for p in periods},
         sla=_sla_by_metric(sla_rows, periods),
         targets=_sla_by_target(sla_rows, periods[-1]),
         trend_days=trend_days,
@@ -200,7 +200,8 @@ def _dashboard(service: Service, now: datetime) -> ServiceDashboard:
     )
 
 
-def _day_rows(service: Service, first: date, last: date) -> list[dict[str, Any]]:
+def service_days(service: Service, first: date, last: date) -> list[dict[str, Any]]:
+    """The service's rollup rows (a day and channel each) from ``first`` to ``last``."""
     return list(
         ServiceDay.objects.filter(
             client_id=service.client_id, service_id=service.pk, day__gte=first, day__lte=last
@@ -208,14 +209,16 @@ def _day_rows(service: Service, first: date, last: date) -> list[dict[str, Any]]
     )
 
 
-def _sla_rows(service: Service, first: date, last: date) -> list[dict[str, Any]]:
+def service_sla_days(service: Service, first: date, last: date) -> list[dict[str, Any]]:
+    """The service's SLA rollup rows (a day, metric and priority each), ``first`` to ``last``."""
     rows = ServiceDaySla.objects.filter(
         client_id=service.client_id, service_id=service.pk, day__gte=first, day__lte=last
     ).values("day", "metric", "priority", "met", "missed")
     return [dict(row) for row in rows]
 
 
-def _totals(days: list[dict[str, Any]], first: date, last: date) -> Totals:
+def totals_of(days: list[dict[str, Any]], first: date, last: date) -> Totals:
+    """The additive figures of the rollup rows of the days from ``first`` to ``last``."""
     totals = Totals()
     for row in days:
         if first <= row["day"] <= last:
@@ -223,7 +226,8 @@ def _totals(days: list[dict[str, Any]], first: date, last: date) -> Totals:
     return totals
 
 
-def _attainment(rows: list[dict[str, Any]], first: date, last: date) -> Attainment:
+def attainment_of(rows: list[dict[str, Any]], first: date, last: date) -> Attainment:
+    """Clocks met and missed in the SLA rollup rows of the days from ``first`` to ``last``."""
     met = sum(r["met"] for r in rows if first <= r["day"] <= last)
     missed = sum(r["missed"] for r in rows if first <= r["day"] <= last)
     return Attainment(met, missed)
@@ -237,7 +241,7 @@ def _sla_by_metric(rows: list[dict[str, Any]], periods: list[Period]) -> list[di
         {
             "metric": metric,
             "label": Metric(metric).label,
-            **{p.key: _attainment(by_metric[metric], p.first, p.last) for p in periods},
+            **{p.key: attainment_of(by_metric[metric], p.first, p.last) for p in periods},
         }
         for metric in Metric.values
         if metric in by_metric
@@ -252,7 +256,7 @@ def _sla_by_target(rows: list[dict[str, Any]], month: Period) -> list[dict[str, 
         {
             "metric": Metric(metric).label,
             "priority": Priority(priority).label,
-            "month": _attainment(by_target[metric, priority], month.first, month.last),
+            "month": attainment_of(by_target[metric, priority], month.first, month.last),
         }
         for metric in Metric.values
         for priority in reversed(Priority.values)
@@ -273,7 +277,7 @@ def _trend(
     for metric in Metric.values:
         rows = [r for r in sla_rows if r["metric"] == metric]
         if rows:
-            sla[Metric(metric).label] = [_attainment(rows, d, d).percent for d in trend_days]
+            sla[Metric(metric).label] = [attainment_of(rows, d, d).percent for d in trend_days]
     return {
         "sla": sla,
         "created": {
@@ -458,13 +462,13 @@ def daily_rows(*, service: Service, first: date, last: date) -> list[list[Any]]:
         obj=service,
         after={"from": first.isoformat(), "to": last.isoformat(), "format": "csv"},
     )
-    days = _day_rows(service, first, last)
-    sla_rows = _sla_rows(service, first, last)
+    days = service_days(service, first, last)
+    sla_rows = service_sla_days(service, first, last)
     rows = []
     day = first
     while day <= last:
-        totals = _totals(days, day, day)
-        sla = _attainment(sla_rows, day, day)
+        totals = totals_of(days, day, day)
+        sla = attainment_of(sla_rows, day, day)
         created = Counter({r["channel"]: r["created"] for r in days if r["day"] == day})
 
         def blank(value: object) -> object:

@@ -20,6 +20,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from django.db.models import Q, QuerySet
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
@@ -47,10 +48,17 @@ from bpo.contracts.models import (
     SlaTarget,
     VersionStatus,
 )
-from bpo.portal.metrics import DAY_FIELDS, day_start, decision, definitions_of
-from bpo.portal.models import ServiceDay, ServiceDaySla
-from bpo.portal.queries import Attainment, Totals, zone_of
-from bpo.web.formatting import format_minutes, format_percent
+from bpo.portal.metrics import day_start, decision, definitions_of
+from bpo.portal.queries import (
+    Attainment,
+    Totals,
+    attainment_of,
+    service_days,
+    service_sla_days,
+    totals_of,
+    zone_of,
+)
+from bpo.web.formatting import format_duration, format_percent
 from bpo.work.models import Channel, SlaClock
 
 TREND_MONTHS = 6  # the month reported on and the five before it
@@ -67,15 +75,12 @@ def month_first(day: date) -> date:
 
 
 def month_last(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return month_first(month) + relativedelta(months=1, days=-1)
 
 
 def months_back(month: date, count: int) -> list[date]:
     """``count`` months ending with ``month``, oldest first (first days)."""
-    months = [month]
-    for _ in range(count - 1):
-        months.insert(0, month_first(months[0] - timedelta(days=1)))
-    return months
+    return [month - relativedelta(months=n) for n in range(count - 1, -1, -1)]
 
 
 def report_figures(service: Service, month: date, now: datetime) -> dict[str, Any]:
@@ -85,20 +90,10 @@ def report_figures(service: Service, month: date, now: datetime) -> dict[str, An
     first, last = month, month_last(month)
     today = now.astimezone(zone).date()
     months = months_back(month, TREND_MONTHS)
-    days = list(
-        ServiceDay.objects.filter(
-            client_id=service.client_id, service_id=service.pk, day__gte=months[0], day__lte=last
-        ).values("day", "channel", *DAY_FIELDS)
-    )
-    sla_rows: list[dict[str, Any]] = [
-        dict(row)
-        for row in ServiceDaySla.objects.filter(
-            client_id=service.client_id, service_id=service.pk, day__gte=months[0], day__lte=last
-        ).values("day", "metric", "priority", "met", "missed")
-    ]
+    days = service_days(service, months[0], last)
+    sla_rows = service_sla_days(service, months[0], last)
     in_month = [row for row in days if first <= row["day"] <= last]
     sla_in_month = [row for row in sla_rows if first <= row["day"] <= last]
-    totals = _totals(in_month)
     version, targets = _targets_in_force(service, first, last)
     return {
         "client": service.client.name,
@@ -113,25 +108,14 @@ def report_figures(service: Service, month: date, now: datetime) -> dict[str, An
             f"{version.contract.reference} version {version.number}" if version else "no terms"
         ),
         "definitions": [list(pair) for pair in version.metric_definitions()] if version else [],
-        "overall": _attainment_json(_attainment(sla_in_month)),
-        "service_levels": _service_levels(sla_in_month, targets),
+        "overall": _attainment_json(attainment_of(sla_in_month, first, last)),
+        "service_levels": _service_levels(sla_in_month, targets, first, last),
         "volumes": _volumes(in_month),
-        "indicators": _indicators(totals),
+        "indicators": _indicators(totals_of(in_month, first, last)),
         "breaches": _breaches(service, zone, first, last),
         "days": _daily(in_month, sla_in_month, first, last),
         "trend": [_month_row(m, days, sla_rows) for m in months],
     }
-
-
-def _totals(rows: list[dict[str, Any]]) -> Totals:
-    totals = Totals()
-    for row in rows:
-        totals.counts.update({name: row[name] for name in DAY_FIELDS})
-    return totals
-
-
-def _attainment(rows: list[dict[str, Any]]) -> Attainment:
-    return Attainment(sum(r["met"] for r in rows), sum(r["missed"] for r in rows))
 
 
 def _attainment_json(attainment: Attainment) -> dict[str, Any]:
@@ -162,12 +146,12 @@ def _targets_in_force(
         .select_related("version__contract")
         .order_by("version__number")
     )
-    targets: dict[tuple[str, str], SlaTarget] = {}
-    for term in terms:
-        if term.sla_policy_id is None:
-            continue
-        for target in SlaTarget.objects.filter(policy_id=term.sla_policy_id):
-            targets[target.metric, target.priority] = target
+    order = {term.sla_policy_id: n for n, term in enumerate(terms)}
+    found = SlaTarget.objects.filter(policy_id__in=[p for p in order if p is not None])
+    targets = {
+        (target.metric, target.priority): target
+        for target in sorted(found, key=lambda t: order[t.policy_id])
+    }
     return (terms[-1].version if terms else None), targets
 
 
@@ -182,7 +166,7 @@ def service_level_status(attainment: Attainment, promised: Decimal | None) -> st
 
 
 def _service_levels(
-    rows: list[dict[str, Any]], targets: dict[tuple[str, str], SlaTarget]
+    rows: list[dict[str, Any]], targets: dict[tuple[str, str], SlaTarget], first: date, last: date
 ) -> list[dict[str, Any]]:
     """Per target (metric × priority): attainment, what was promised, achieved or missed."""
     keys = {(r["metric"], r["priority"]) for r in rows} | set(targets)
@@ -191,8 +175,10 @@ def _service_levels(
         for priority in reversed(Priority.values):
             if (metric, priority) not in keys:
                 continue
-            attainment = _attainment(
-                [r for r in rows if r["metric"] == metric and r["priority"] == priority]
+            attainment = attainment_of(
+                [r for r in rows if r["metric"] == metric and r["priority"] == priority],
+                first,
+                last,
             )
             target = targets.get((metric, priority))
             promised = target.service_level_percent if target else None
@@ -304,8 +290,8 @@ def _daily(
     out = []
     day = first
     while day <= last:
-        totals = _totals([r for r in rows if r["day"] == day])
-        attainment = _attainment([r for r in sla_rows if r["day"] == day])
+        totals = totals_of(rows, day, day)
+        attainment = attainment_of(sla_rows, day, day)
         out.append(
             {
                 "day": day.isoformat(),
@@ -322,8 +308,8 @@ def _month_row(
     month: date, rows: list[dict[str, Any]], sla_rows: list[dict[str, Any]]
 ) -> dict[str, Any]:
     last = month_last(month)
-    totals = _totals([r for r in rows if month <= r["day"] <= last])
-    attainment = _attainment([r for r in sla_rows if month <= r["day"] <= last])
+    totals = totals_of(rows, month, last)
+    attainment = attainment_of(sla_rows, month, last)
     return {
         "month": f"{month:%Y-%m}",
         "created": totals.counts["created"],
@@ -431,12 +417,6 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else format_percent(value)
 
 
-def _duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "—"
-    return format_minutes(seconds // 60) if seconds >= 60 else f"{seconds} s"
-
-
 def report_pdf(figures: dict[str, Any]) -> bytes:
     """The report as an A4 PDF: summary, service levels against targets, volumes, indicators,
     trend (with charts), breaches with their causes, and how each figure is defined."""
@@ -530,7 +510,7 @@ def _summary(figures: dict[str, Any], table: Any) -> list[Any]:
             f"{achieved} of {len(promised)}" if promised else "none promised",
             str(volumes["created"]),
             str(volumes["resolved"]),
-            _duration(indicators["aht_seconds"]),
+            format_duration(indicators["aht_seconds"]),
             _percent(indicators["fcr"]),
             _percent(indicators["csat"]),
         ],
@@ -582,7 +562,7 @@ def _volumes_section(figures: dict[str, Any], table: Any, h2: ParagraphStyle) ->
     channel_rows.append(["All", volumes["created"], volumes["resolved"]])
     indicator_rows = [
         ["Indicator", "Value", "Out of"],
-        ["Average handle time", _duration(indicators["aht_seconds"]), indicators["handled"]],
+        ["Average handle time", format_duration(indicators["aht_seconds"]), indicators["handled"]],
         ["First-contact resolution", _percent(indicators["fcr"]), indicators["fcr_counted"]],
         ["Satisfaction (CSAT)", _percent(indicators["csat"]), indicators["surveys"]],
         [
@@ -646,7 +626,7 @@ def _trend_section(figures: dict[str, Any], table: Any, h2: ParagraphStyle, font
                 row["created"],
                 row["resolved"],
                 _percent(row["sla_percent"]),
-                _duration(row["aht_seconds"]),
+                format_duration(row["aht_seconds"]),
                 _percent(row["fcr"]),
                 _percent(row["csat"]),
             ]

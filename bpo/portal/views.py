@@ -30,7 +30,7 @@ from bpo.portal.downloads import report_csv_response, report_pdf_response
 from bpo.portal.forms import PortalRequestForm, SurveyForm
 from bpo.tenancy.context import request_actor
 from bpo.tenancy.scoping import client_scope
-from bpo.web.formatting import format_minutes
+from bpo.web.formatting import format_duration
 from bpo.work.actions import agreed_terms
 from bpo.work.forms import add_item_errors
 
@@ -99,7 +99,7 @@ def _indicators(board: queries.ServiceDashboard) -> list[tuple[str, str, list[st
     return [
         ("Created", "", [str(t.counts["created"]) for t in totals]),
         ("Resolved", "", [str(t.counts["resolved"]) for t in totals]),
-        ("AHT", "Average handle time", [_minutes(t.aht_seconds) for t in totals]),
+        ("AHT", "Average handle time", [format_duration(t.aht_seconds) for t in totals]),
         ("FCR", "First-contact resolution", [_percent(t.fcr) for t in totals]),
         (
             "CSAT",
@@ -157,12 +157,6 @@ def _chart_tables(board: queries.ServiceDashboard) -> list[dict[str, Any]]:
             "rows": list(backlog["counts"].items()),
         },
     ]
-
-
-def _minutes(seconds: int | None) -> str:
-    if seconds is None:
-        return "—"
-    return format_minutes(seconds // 60) if seconds >= 60 else f"{seconds} s"
 
 
 def _chart_data(board: queries.ServiceDashboard) -> dict[str, Any]:
