@@ -33,7 +33,7 @@ CSV = {"text/csv": {"schema": {"type": "string"}}}
 )
 def list_reports(request: HttpRequest, params: Query[ReportListParams]) -> dict[str, Any]:
     _, reports = queries.reports_of(actor=request_actor(request), service_id=params.service_id)
-    return page_of(reports.order_by("id"), params)
+    return page_of(reports, params)
 
 
 @reports_router.post(

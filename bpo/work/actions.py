@@ -1107,7 +1107,7 @@ def breach_explain(
     """Say why a clock missed its target (or say it again, better): the monthly service report
     shows the client each breach with its cause and note."""
     actor.require(Permission.EXPLAIN_BREACHES, client_id=clock.client_id)
-    if clock.breached_at is None and clock.met is not False:
+    if not clock.missed:
         raise ValidationError({"clock": f"The {clock.metric} clock did not miss its target."})
     if cause not in BreachCause.values:
         raise ValidationError(

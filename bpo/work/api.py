@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pydantic
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from ninja import File, Form, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.responses import NinjaJSONEncoder
@@ -325,9 +325,7 @@ def explain_breach(
 ) -> WorkItem:
     actor = request_actor(request)
     item = queries.item_get(actor=actor, item_id=item_id)
-    clock = queries.clocks_of(actor=actor, item=item).filter(pk=clock_id).first()
-    if clock is None:
-        raise Http404("No such clock on this item.")
+    clock = queries.clock_of(actor=actor, item=item, clock_id=clock_id)
     actions.breach_explain(actor=actor, clock=clock, cause=payload.cause, note=payload.note)
     return _detail(actor, queries.item_get(actor=actor, item_id=item_id))
 

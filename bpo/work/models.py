@@ -377,6 +377,11 @@ class SlaClock(ClientOwnedModel):
             return {True: "met", False: "missed"}.get(self.met, "cancelled")  # type: ignore[arg-type]
         return "running" if self.resumed_at is not None else "paused"
 
+    @property
+    def missed(self) -> bool:
+        """Breached (even while still running) or stopped late: a breach to explain."""
+        return self.breached_at is not None or self.met is False
+
 
 class BreachCause(models.TextChoices):
     """Why a target was missed, in the words of a governance review."""

@@ -279,7 +279,7 @@ def clock_rows(clocks: Iterable[SlaClock], now: datetime) -> list[ClockRow]:
         if clock.cycle > 1:
             label = f"{label} ({clock.cycle})"
         status = clock.status
-        missed = status == "missed" or clock.breached_at is not None
+        missed = clock.missed
         rows.append(
             ClockRow(
                 metric=label,

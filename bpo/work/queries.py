@@ -24,6 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Lookup
+from django.http import Http404
 from django.utils import timezone
 
 from bpo.accounts.models import Assignment, User
@@ -300,6 +301,14 @@ def clocks_of(*, actor: Actor, item: WorkItem) -> QuerySet[SlaClock]:
         .select_related("explanation", "explanation__explained_by")
         .order_by("id")
     )
+
+
+def clock_of(*, actor: Actor, item: WorkItem, clock_id: int) -> SlaClock:
+    """One of the item's SLA clocks (404 if the item has no such clock)."""
+    clock = clocks_of(actor=actor, item=item).filter(pk=clock_id).first()
+    if clock is None:
+        raise Http404("No such clock on this item.")
+    return clock
 
 
 def notifications_mine(*, actor: Actor, unread: bool = False) -> QuerySet[Notification]:

@@ -23,7 +23,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -397,7 +397,7 @@ def clock_explain(request: HttpRequest, item_id: int, clock_id: int) -> HttpResp
     """Say why one of the item's clocks missed its target (for the client's service report)."""
     actor = request_actor(request)
     item = _item_or_404(request, item_id)
-    clock = get_object_or_404(queries.clocks_of(actor=actor, item=item), pk=clock_id)
+    clock = queries.clock_of(actor=actor, item=item, clock_id=clock_id)
     form = BreachExplanationForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a cause; the note is at most 2000 characters.")
