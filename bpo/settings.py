@@ -22,6 +22,8 @@ Everything that differs between machines comes from the environment:
   ``bpo.intake.credentials``; default: ``DJANGO_SECRET_KEY``). Changing it makes them unreadable.
 - ``OPENBPO_BASE_URL``: the address people reach OpenBPO at, for links in mail that no request
   carries (the satisfaction survey sent at a resolution); default ``http://127.0.0.1:8000``.
+- ``OPENBPO_BILLING_FROM``: the sender of invoices mailed to clients' admins (default
+  ``billing@`` the mail domain).
 - ``OPENBPO_FORM_RATE_LIMIT``: submissions a public web form takes from one address in ten
   minutes (default 5).
 """
@@ -81,6 +83,7 @@ INSTALLED_APPS = [
     "bpo.workforce",
     "bpo.intake",
     "bpo.portal",
+    "bpo.billing",
     "bpo.web",
     "bpo.demo",
 ]
@@ -98,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bpo.tenancy.middleware.TenantScopeMiddleware",
     "bpo.web.middleware.UserTimeZoneMiddleware",
+    "bpo.web.middleware.ReaderLocaleMiddleware",
 ]
 
 ROOT_URLCONF = "bpo.urls"
@@ -258,6 +262,7 @@ OPENBPO_MAX_ATTACHMENT_BYTES = int(
 OPENBPO_MAX_EMAIL_BYTES = int(os.environ.get("OPENBPO_MAX_EMAIL_BYTES", str(35 * 1024 * 1024)))
 OPENBPO_MAIL_DOMAIN = os.environ.get("OPENBPO_MAIL_DOMAIN", "").strip()
 OPENBPO_SMTP_URL = os.environ.get("OPENBPO_SMTP_URL", "").strip()
+OPENBPO_BILLING_FROM = os.environ.get("OPENBPO_BILLING_FROM", "").strip()
 OPENBPO_BASE_URL = os.environ.get("OPENBPO_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
 # Public web forms: at most this many submissions (and contact replies) per network address and
 # form within the window.

@@ -62,6 +62,8 @@ class Permission(StrEnum):
     VIEW_DASHBOARDS = "view_dashboards"
     VIEW_ACCESS_LOG = "view_access_log"
     EXPLAIN_BREACHES = "explain_breaches"
+    MANAGE_BILLING = "manage_billing"
+    VIEW_BILLING = "view_billing"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -81,6 +83,8 @@ PERMISSION_DESCRIPTIONS = {
     Permission.VIEW_DASHBOARDS: "see the service dashboards and reports of a client",
     Permission.VIEW_ACCESS_LOG: "see who at the provider looked at or changed your company's data",
     Permission.EXPLAIN_BREACHES: "explain why a service level target was missed, for the client",
+    Permission.MANAGE_BILLING: "set rate cards and make, approve, issue and correct invoices",
+    Permission.VIEW_BILLING: "see rate cards, invoices and the usage behind them",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -123,4 +127,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_ACCESS_LOG: frozenset({Role.ADMIN, Role.CLIENT_ADMIN}),
     # What the client reads in its service report about a missed target: the provider's managers.
     Permission.EXPLAIN_BREACHES: frozenset({Role.ADMIN, Role.MANAGER}),
+    # Prices and invoices are finance's; the client's admin receives the invoices (and reads
+    # the rate cards they are priced by). Agents and client viewers see no money.
+    Permission.MANAGE_BILLING: frozenset({Role.ADMIN, Role.FINANCE}),
+    Permission.VIEW_BILLING: frozenset({Role.ADMIN, Role.FINANCE, Role.CLIENT_ADMIN}),
 }

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bpo.accounts.roles import Permission
 from bpo.audit.log import record, snapshot
+from bpo.billing import actions as billing
 from bpo.calendars.models import BusinessCalendar
 from bpo.contracts import deadlines, fields
 from bpo.contracts.models import (
@@ -45,6 +46,13 @@ VERSION_FIELDS = (
     "exclude_cancelled",
     "fcr_window_days",
     "csat_good_rating",
+    "tax_label",
+    "tax_rate_percent",
+    "rounding",
+    "payment_days",
+    "credit_at_risk_percent",
+    "credit_pool_percent",
+    "earn_back_months",
 )
 TERMS_FIELDS = (
     "scope_included",
@@ -62,6 +70,7 @@ TARGET_FIELDS = (
     "duration_minutes",
     "deadline",
     "service_level_percent",
+    "credit_share_percent",
 )
 
 
@@ -156,9 +165,11 @@ def contract_version_draft(*, actor: Actor, contract: Contract) -> ContractVersi
                     duration_minutes=t.duration_minutes,
                     deadline=t.deadline,
                     service_level_percent=t.service_level_percent,
+                    credit_share_percent=t.credit_share_percent,
                 )
                 for t in policy.targets.all()
             )
+        billing.rate_cards_copy(source=source, draft=draft)
         for terms in source.terms.all():
             ServiceTerms.objects.create(
                 client_id=terms.client_id,
@@ -190,6 +201,7 @@ def contract_version_activate(*, actor: Actor, version: ContractVersion) -> Cont
     problems += [
         f"Service {t.service.name} has no SLA policy." for t in terms if t.sla_policy_id is None
     ]
+    problems += billing.version_billing_problems(version)
     if problems:
         raise ValidationError(problems)
     now = timezone.now()
@@ -435,6 +447,7 @@ def _validate_targets(targets: list[dict[str, Any]], policy: SlaPolicy) -> list[
             duration_minutes=spec.get("duration_minutes"),
             deadline=spec.get("deadline"),
             service_level_percent=spec.get("service_level_percent"),
+            credit_share_percent=spec.get("credit_share_percent"),
         )
         try:
             if target.metric == Metric.DEADLINE:
@@ -453,6 +466,18 @@ def _validate_targets(targets: list[dict[str, Any]], policy: SlaPolicy) -> list[
             if level is not None and not 0 < level <= 100:
                 raise ValidationError(
                     {"service_level_percent": f"{level}: a service level is above 0, at most 100."}
+                )
+            share = target.credit_share_percent
+            if share is not None and not 0 < share <= 100:
+                raise ValidationError(
+                    {"credit_share_percent": f"{share}: a credit share is above 0, at most 100."}
+                )
+            if share is not None and level is None:
+                raise ValidationError(
+                    {
+                        "credit_share_percent": "Only a target with a promised service level "
+                        "can carry a credit."
+                    }
                 )
         except ValidationError as exc:
             raise ValidationError(

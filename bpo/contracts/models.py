@@ -10,6 +10,7 @@ service (scope, calendar, SLA policy, custom fields) is its ``ServiceTerms``.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -35,6 +36,11 @@ class VersionStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     SUPERSEDED = "superseded", "Superseded"
     ENDED = "ended", "Ended"
+
+
+class Rounding(models.TextChoices):
+    HALF_UP = "half_up", "Half up (commercial)"
+    HALF_EVEN = "half_even", "Half to even (banker's)"
 
 
 class Priority(models.TextChoices):
@@ -145,6 +151,54 @@ class ContractVersion(ClientOwnedModel):
         validators=[MinValueValidator(1), MaxValueValidator(5)],
         help_text="Survey ratings from this value up (out of 5) count as satisfied.",
     )
+    # Billing terms (issue #7): how the month's invoice is taxed and rounded, what share of the
+    # fees is at risk for missed critical service levels, and whether credits can be earned back.
+    tax_label = models.CharField(
+        max_length=30, default="VAT", help_text="The tax's name on the invoice, e.g. VAT."
+    )
+    tax_rate_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        help_text="Tax on the invoice's net amount, in percent (0 when none is charged).",
+    )
+    rounding = models.CharField(
+        max_length=10,
+        choices=Rounding.choices,
+        default=Rounding.HALF_UP,
+        help_text="How amounts are rounded to the currency's smallest unit.",
+    )
+    payment_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text="Days from issue to the invoice's due date.",
+    )
+    credit_at_risk_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        help_text="Share of the month's fees at risk for missed critical service levels, e.g. "
+        "10.00. Empty: no service-level credits.",
+    )
+    credit_pool_percent = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal(100),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1000))],
+        help_text="Pool allocation: the at-risk amount times this percentage is divided among "
+        "the critical service levels by their shares (often above 100%, so that one miss alone "
+        "cannot take the whole amount at risk, and several can).",
+    )
+    earn_back_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text="A credit is returned to the provider when the service level is achieved in "
+        "each of this many following months. Empty: no earn-back.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="Superseded or ended.")
@@ -173,6 +227,17 @@ class ContractVersion(ClientOwnedModel):
             models.CheckConstraint(
                 condition=Q(billing_day__gte=1, billing_day__lte=28),
                 name="version_billing_day_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_rate_percent__gte=0, tax_rate_percent__lte=100),
+                name="version_tax_rate_range",
+                violation_error_message="A tax rate is a percentage from 0 to 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_at_risk_percent__isnull=True)
+                | Q(credit_at_risk_percent__gte=0, credit_at_risk_percent__lte=100),
+                name="version_at_risk_range",
+                violation_error_message="The share at risk is a percentage from 0 to 100.",
             ),
         ]
 
@@ -303,6 +368,14 @@ class SlaTarget(ClientOwnedModel):
         help_text="The service level promised: the share of items that must meet this target "
         "over a month, e.g. 95.00. Empty: measured and reported, not promised.",
     )
+    credit_share_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Marks a critical service level: its share of the contract's credit pool, "
+        "e.g. 25.00. Empty: a key measurement, reported but carrying no credit.",
+    )
 
     class Meta:
         ordering = ["policy", "priority", "metric"]
@@ -326,6 +399,17 @@ class SlaTarget(ClientOwnedModel):
                 | Q(service_level_percent__gt=0, service_level_percent__lte=100),
                 name="target_service_level_percent",
                 violation_error_message="A service level is a percentage above 0, at most 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_share_percent__isnull=True)
+                | Q(
+                    credit_share_percent__gt=0,
+                    credit_share_percent__lte=100,
+                    service_level_percent__isnull=False,
+                ),
+                name="target_credit_share",
+                violation_error_message="A credit share is a percentage above 0, at most 100, "
+                "of a target with a promised service level.",
             ),
         ]
 
@@ -369,3 +453,168 @@ class ServiceTerms(ClientOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.service} in {self.version}"
+
+
+class ChargeModel(models.TextChoices):
+    PER_TRANSACTION = "per_transaction", "Per resolved item"
+    PER_HANDLED_MINUTE = "per_handled_minute", "Per handled minute"
+    PER_PRODUCTION_HOUR = "per_production_hour", "Per production hour"
+    PER_FTE = "per_fte", "Per FTE per month"
+    FIXED_FEE = "fixed_fee", "Fixed monthly fee"
+
+
+class Tiering(models.TextChoices):
+    FLAT = "flat", "One price"
+    GRADUATED = "graduated", "Graduated tiers (each unit by its tier)"
+    VOLUME = "volume", "Volume tiers (all units by the tier reached)"
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    """The work item channels (read late: the work app builds on this one)."""
+    from bpo.work.models import Channel
+
+    return list(Channel.choices)
+
+
+class RateCard(ClientOwnedModel):
+    """How one contract version prices one service: its charges and a minimum commitment."""
+
+    version = models.ForeignKey(
+        ContractVersion, on_delete=models.PROTECT, related_name="rate_cards"
+    )
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="rate_cards")
+    minimum_commitment = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="The least the service is billed a month: a true-up line adds the shortfall "
+        "of its charges. Empty: none.",
+    )
+
+    class Meta:
+        ordering = ["version", "service__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "service"], name="rate_card_unique_service"),
+            models.CheckConstraint(
+                condition=Q(minimum_commitment__isnull=True) | Q(minimum_commitment__gte=0),
+                name="rate_card_minimum_positive",
+                violation_error_message="A minimum commitment cannot be negative.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rate card of {self.service} in {self.version}"
+
+
+class Charge(ClientOwnedModel):
+    """One priced line of a rate card: what is counted (the model, narrowed by channel,
+    priority or item type) and how it is priced (one price, tiers, or a baseline)."""
+
+    rate_card = models.ForeignKey(RateCard, on_delete=models.CASCADE, related_name="charges")
+    position = models.PositiveSmallIntegerField(default=0)
+    label = models.CharField(max_length=120, help_text="The line's text on the invoice.")
+    model = models.CharField(max_length=20, choices=ChargeModel.choices)
+    channel = models.CharField(
+        max_length=8,
+        choices=channel_choices,
+        blank=True,
+        help_text="Per resolved item or handled minute: count only this channel.",
+    )
+    priority = models.CharField(
+        max_length=10,
+        choices=Priority.choices,
+        blank=True,
+        help_text="Per resolved item or handled minute: count only this priority.",
+    )
+    item_type = models.SlugField(
+        max_length=60,
+        blank=True,
+        help_text="Per resolved item or handled minute: count only items carrying this tag "
+        "(their type, e.g. complaint).",
+    )
+    tiering = models.CharField(max_length=10, choices=Tiering.choices, default=Tiering.FLAT)
+    unit_price = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="The price of one unit (one price, or the base price with a baseline).",
+    )
+    tiers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Graduated or volume tiers, ascending: [{"up_to": "1000", "price": "1.20"}, '
+        '{"up_to": null, "price": "1.00"}].',
+    )
+    fte_hours = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Per FTE: the production hours one full-time equivalent stands for in a month.",
+    )
+    baseline = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The baseline volume billed at the unit price; units outside the deadband "
+        "are charged (above) or credited (below) at the additional and reduced rates.",
+    )
+    deadband_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal("99.99"))],
+        help_text="Around the baseline, ± this percentage is neither charged nor credited.",
+    )
+    additional_rate = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="Price of each unit above the deadband.",
+    )
+    reduced_rate = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="Credit for each unit below the deadband.",
+    )
+
+    class Meta:
+        ordering = ["rate_card", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit_price__isnull=True) | Q(unit_price__gte=0),
+                name="charge_price_positive",
+                violation_error_message="A unit price cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(deadband_percent__gte=0, deadband_percent__lt=100),
+                name="charge_deadband_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def counts_items(self) -> bool:
+        """Whether the charge counts something of the items (and so may be narrowed)."""
+        return self.model in (ChargeModel.PER_TRANSACTION, ChargeModel.PER_HANDLED_MINUTE)
+
+    def clean(self) -> None:
+        """Each model and pricing needs its own terms, and only those (see the field help)."""
+        from bpo.billing.pricing import charge_problems
+
+        problems = charge_problems(self)
+        if problems:
+            raise ValidationError(problems)

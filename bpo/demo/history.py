@@ -88,7 +88,9 @@ def _one_item(
     handled_minutes = rng.randint(3, 25)
     resolved = created + timedelta(hours=rng.uniform(0.5, 30 if busy else 10))
     work.work_item_transition(actor=actor, item=item, state="resolved")
-    WorkItem.objects.filter(pk=item.pk).update(created_at=created, resolved_at=resolved)
+    WorkItem.objects.filter(pk=item.pk).update(
+        created_at=created, resolved_at=resolved, first_resolved_at=resolved
+    )
     late_share = 0.35 if busy else 0.08
     for clock in SlaClock.objects.filter(item=item):
         target = timedelta(seconds=clock.target_seconds or 3600)

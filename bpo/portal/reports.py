@@ -400,8 +400,8 @@ LIGHT = colors.HexColor("#f1f3f5")
 BLUE = colors.HexColor("#0d6efd")
 
 
-def _fonts() -> tuple[str, str]:
-    """Register the report's regular and bold fonts once; their names."""
+def pdf_fonts() -> tuple[str, str]:
+    """Register the regular and bold fonts of our PDFs once; their names."""
     if "OpenBPO" in pdfmetrics.getRegisteredFontNames():
         return "OpenBPO", "OpenBPO-Bold"
     for regular, bold in FONT_FILES:
@@ -420,7 +420,7 @@ def _percent(value: float | None) -> str:
 def report_pdf(figures: dict[str, Any]) -> bytes:
     """The report as an A4 PDF: summary, service levels against targets, volumes, indicators,
     trend (with charts), breaches with their causes, and how each figure is defined."""
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
     styles = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=styles["BodyText"], fontName=regular, fontSize=9)
     small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9, textColor=GREY)

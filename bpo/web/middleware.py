@@ -8,6 +8,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from bpo.web.formatting import locale_from_header, reader_locale
+
 # Everything is served from this origin; no inline scripts. Inline style attributes are allowed
 # for Bootstrap utilities such as progress bar widths.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -55,3 +57,18 @@ class UserTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class ReaderLocaleMiddleware:
+    """Format numbers, money and dates for the reader's locale (from Accept-Language); the
+    API does the same, so a client's systems read amounts in the locale they ask for."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = reader_locale.set(locale_from_header(request.headers.get("Accept-Language", "")))
+        try:
+            return self.get_response(request)
+        finally:
+            reader_locale.reset(token)

@@ -640,13 +640,21 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
         now = timezone.now()
         if state == State.RESOLVED:
             locked.resolved_at = now
+            locked.first_resolved_at = locked.first_resolved_at or now
         if state == State.CLOSED:
             locked.closed_at = now
         if before == State.RESOLVED and state == State.OPEN:
             locked.resolved_at = None
             locked.reopened_count += 1
         locked.save(
-            update_fields=["state", "resolved_at", "closed_at", "reopened_count", "updated_at"]
+            update_fields=[
+                "state",
+                "resolved_at",
+                "first_resolved_at",
+                "closed_at",
+                "reopened_count",
+                "updated_at",
+            ]
         )
         _event(locked, actor, EventKind.STATE, body=reason, before=before, after=state)
         clocks.state_changed(locked, before, state, now)

@@ -189,6 +189,12 @@ class WorkItem(ClientOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    first_resolved_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the item was first resolved: it is billed once, on that day, however "
+        "often it is reopened and resolved again.",
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     # A database default too: rows inserted by SQL that leaves the column out (a bulk load,
     # the benchmarks' COPY) are items never reopened.
@@ -239,6 +245,12 @@ class WorkItem(ClientOwnedModel):
                 fields=["client", "service", "state", "created_at"],
                 condition=Q(state__in=sorted(OPEN_STATES)),
                 name="item_service_open",
+            ),
+            # Billing: a service's items by the day they were first resolved.
+            models.Index(
+                fields=["client", "service", "first_resolved_at"],
+                condition=Q(first_resolved_at__isnull=False),
+                name="item_service_billed",
             ),
         ]
 
@@ -441,6 +453,12 @@ class WorkSession(ClientOwnedModel):
             models.Index(fields=["client", "agent", "started_at"], name="session_agent"),
             models.Index(
                 fields=["last_seen_at"], condition=Q(ended_at__isnull=True), name="session_open"
+            ),
+            # Billing: a client's handled time by the day sessions ended.
+            models.Index(
+                fields=["client", "ended_at"],
+                condition=Q(ended_at__isnull=False),
+                name="session_ended",
             ),
         ]
 

@@ -14,7 +14,13 @@ from bpo.accounts.roles import Permission, Role
 from bpo.audit.log import record
 from bpo.contracts.models import Service
 from bpo.tenancy.context import Actor, actor_for
-from bpo.workforce.models import AgentProfile, AgentSkill, Certification, Presence
+from bpo.workforce.models import (
+    AgentProfile,
+    AgentSkill,
+    Certification,
+    Presence,
+    PresenceSpan,
+)
 
 if TYPE_CHECKING:
     from bpo.work.models import WorkItem
@@ -88,6 +94,9 @@ def agent_presence_change(
         if presence == Presence.AVAILABLE:
             profile.waiting_since = now
         profile.save(update_fields=["presence", "presence_since", "waiting_since"])
+        PresenceSpan.objects.filter(user=agent, ended_at__isnull=True).update(ended_at=now)
+        if presence != Presence.OFFLINE:
+            PresenceSpan.objects.create(user=agent, presence=presence, started_at=now)
         record(
             "agent.presence_changed",
             obj=profile,

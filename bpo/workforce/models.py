@@ -90,3 +90,37 @@ class Certification(ClientOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} certified for {self.service_id}"
+
+
+# Presences in which an agent is logged in and at the provider's disposal (idle included):
+# production time, billed per production hour and per FTE.
+LOGGED_IN = (Presence.AVAILABLE, Presence.BUSY)
+
+
+class PresenceSpan(models.Model):
+    """A stretch of time an agent held one presence (provider-wide: an agent may serve several
+    clients; billing splits their logged-in time between the services they worked for)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence_spans"
+    )
+    presence = models.CharField(max_length=10, choices=Presence.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Empty: still in it.")
+
+    class Meta:
+        ordering = ["user", "started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(ended_at__isnull=True), name="span_one_open"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True)
+                | models.Q(ended_at__gte=models.F("started_at")),
+                name="span_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["started_at", "user"], name="span_started")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.presence} from {self.started_at:%Y-%m-%d %H:%M}"
