@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bpo.billing.tasks import invoice_deliveries_job, invoices_monthly_job
 from bpo.intake.tasks import (
     imap_poll_job,
     imports_resume_job,
@@ -40,6 +41,13 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("imap_poll", imap_poll_job, every=timedelta(minutes=1)),
     Periodic("imports_resume", imports_resume_job, every=timedelta(minutes=1)),
     Periodic("rollups_refresh", rollups_refresh_job, every=timedelta(minutes=1)),
+    Periodic("invoice_deliveries", invoice_deliveries_job, every=timedelta(minutes=1)),
+    Periodic(
+        "invoices_monthly",
+        invoices_monthly_job,
+        every=timedelta(hours=1),
+        stale_after=timedelta(hours=2),
+    ),
     Periodic(
         "reports_monthly",
         reports_monthly_job,

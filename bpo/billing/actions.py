@@ -45,6 +45,7 @@ from bpo.portal.rollups import rollups_refresh
 from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client, Provider
 from bpo.tenancy.scoping import all_clients_unscoped, client_scope
+from bpo.web.formatting import format_money
 
 CHARGE_FIELDS = (
     "position",
@@ -82,28 +83,20 @@ def rate_card_set(
     actor: Actor,
     version: ContractVersion,
     service: Service,
-    minimum_commitment: Decimal | None = None,
+    minimum_commitment: Any = None,
 ) -> RateCard:
     """Give a service a rate card in a draft version (or change its minimum commitment)."""
     actor.require(Permission.MANAGE_BILLING, client_id=version.client_id)
     _require_draft(version)
     if service.client_id != version.client_id or service.contract_id != version.contract_id:
         raise ValidationError({"service_id": "The service is not under this contract."})
-    if minimum_commitment is not None and minimum_commitment < 0:
-        raise ValidationError(
-            {"minimum_commitment": f"{minimum_commitment} is negative; a commitment cannot be."}
-        )
     with transaction.atomic():
-        card, created = RateCard.objects.get_or_create(
-            client_id=version.client_id,
-            version=version,
-            service=service,
-            defaults={"minimum_commitment": minimum_commitment},
-        )
-        before = None if created else {"minimum_commitment": card.minimum_commitment}
-        if not created:
-            card.minimum_commitment = minimum_commitment
-            card.save(update_fields=["minimum_commitment"])
+        card = RateCard.objects.filter(version=version, service=service).first()
+        before = None if card is None else {"minimum_commitment": card.minimum_commitment}
+        card = card or RateCard(client_id=version.client_id, version=version, service=service)
+        card.minimum_commitment = None if minimum_commitment in (None, "") else minimum_commitment
+        card.full_clean(exclude=["version", "service"], validate_constraints=False)
+        card.save()
         record(
             "rate_card.set",
             obj=card,
@@ -111,7 +104,7 @@ def rate_card_set(
             after={
                 "version": version.number,
                 "service_id": service.pk,
-                "minimum_commitment": minimum_commitment,
+                "minimum_commitment": card.minimum_commitment,
             },
         )
     return card
@@ -407,6 +400,14 @@ def invoice_approve(*, actor: Actor, invoice: Invoice) -> Invoice:
         locked = _locked(invoice, InvoiceStatus.DRAFT)
         if not locked.lines.exists():
             raise ValidationError({"status": "An invoice without lines is not approved."})
+        today = timezone.now().astimezone(ZoneInfo(locked.contract.client.time_zone)).date()
+        if locked.kind == InvoiceKind.INVOICE and locked.period_end >= today:
+            raise ValidationError(
+                {
+                    "status": f"{locked.period_start:%B %Y} has not ended: its draft can be "
+                    "looked at and computed again, and approved from the first of next month."
+                }
+            )
         locked.status = InvoiceStatus.APPROVED
         locked.approved_at = timezone.now()
         locked.approved_by = actor.user
@@ -531,8 +532,9 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
 def credit_note_create(
     *, actor: Actor, invoice: Invoice, reason: str, amount: Any = None
 ) -> Invoice:
-    """A draft credit note correcting an issued (or paid) invoice: all of it when no amount is
-    given, else that net amount. Credit notes of an invoice never exceed its net amount."""
+    """A draft credit note correcting an issued (or paid) invoice: all of it (what earlier
+    credit notes left) when no amount is given, else that net amount. Credit notes of an
+    invoice never exceed its net amount."""
     actor.require(Permission.MANAGE_BILLING, client_id=invoice.client_id)
     reason = (reason or "").strip()
     if not reason:
@@ -557,8 +559,9 @@ def credit_note_create(
         if wanted <= 0 or wanted > left:
             raise ValidationError(
                 {
-                    "amount": f"{wanted} cannot be credited: {left} of the invoice's net "
-                    f"{locked.net} {locked.currency} is left to credit."
+                    "amount": f"{format_money(wanted, locked.currency)} cannot be credited: "
+                    f"{format_money(left, locked.currency)} of the invoice's net "
+                    f"{format_money(locked.net, locked.currency)} is left to credit."
                 }
             )
         note = Invoice.objects.create(
@@ -576,7 +579,7 @@ def credit_note_create(
             computed_at=timezone.now(),
         )
         draft = invoicing.Draft(note, version, [])
-        if credit is None:
+        if credit is None and not credited:  # all of it: every line reversed
             for line in locked.lines.all():
                 draft.add(
                     LineKind.CORRECTION,
@@ -591,7 +594,7 @@ def credit_note_create(
             draft.add(
                 LineKind.CORRECTION,
                 f"Correction of {locked.title}: {reason}",
-                Priced(Decimal(1), -credit),
+                Priced(Decimal(1), -wanted),
             )
         InvoiceLine.objects.bulk_create(draft.lines)
         _totals(note, draft.lines, version.rounding)
