@@ -15,7 +15,7 @@ from bpo.billing.delivery import deliveries_send
 from bpo.billing.models import Invoice, InvoiceStatus, LineKind, Meter, Usage
 from bpo.calendars import actions as calendars
 from bpo.contracts import actions as contracts
-from bpo.contracts.models import Service
+from bpo.contracts.models import RateCard, Service
 from bpo.tenancy.context import acting_as
 from bpo.work import actions as work
 from bpo.work.models import SlaClock, WorkItem, WorkSession
@@ -30,9 +30,18 @@ FIRST_RESPONSE = [{"priority": "normal", "metric": "first_response", "duration_m
 
 
 def billed_contract(
-    world, client, charges, *, key="support", minimum=None, targets=None, **version_terms
+    world,
+    client,
+    charges,
+    *,
+    key="support",
+    minimum=None,
+    targets=None,
+    activate=True,
+    **version_terms,
 ):
-    """An agreed contract (from 2026-01-01, EUR) of one service priced by ``charges``."""
+    """An agreed contract (from 2026-01-01, EUR) of one service priced by ``charges`` (still a
+    draft unless ``activate``)."""
     with acting_as(world.actor("admin")) as admin:
         calendar = calendars.calendar_create(
             actor=admin,
@@ -72,7 +81,8 @@ def billed_contract(
         )
         for charge in charges:
             billing.charge_add(actor=admin, rate_card=card, **charge)
-        contracts.contract_version_activate(actor=admin, version=version)
+        if activate:
+            contracts.contract_version_activate(actor=admin, version=version)
     return contract, terms.service
 
 
@@ -523,27 +533,9 @@ def test_credit_notes_never_exceed_the_invoice(world):
     ],
 )
 def test_bad_charges_are_refused_with_the_field(world, charge, field, message):
+    _, service = billed_contract(world, world.own, [], activate=False)
     with acting_as(world.actor("admin")) as admin:
-        calendar = calendars.calendar_create(
-            actor=admin,
-            client=world.own,
-            name="H",
-            time_zone="UTC",
-            weekly={"mon": ["08:00-17:00"]},
-        )
-        made = contracts.contract_create(
-            actor=admin,
-            client=world.own,
-            reference="C-1",
-            title="S",
-            start_date="2026-01-01",
-            currency="EUR",
-        )
-        version = made.versions.get()
-        terms = contracts.service_add(
-            actor=admin, version=version, key="s", name="S", process_type="task", calendar=calendar
-        )
-        card = billing.rate_card_set(actor=admin, version=version, service=terms.service)
+        card = RateCard.objects.get(service=service)
         with pytest.raises(ValidationError) as raised:
             billing.charge_add(actor=admin, rate_card=card, **{**per_item(), **charge})
     assert field in raised.value.message_dict
@@ -551,39 +543,14 @@ def test_bad_charges_are_refused_with_the_field(world, charge, field, message):
 
 
 def test_activation_refuses_an_empty_rate_card_and_shares_above_the_pool(world):
+    shares = [{**target, "credit_share_percent": Decimal("60")} for target in CRITICAL[:2]]
+    contract, _ = billed_contract(world, world.own, [], targets=shares, activate=False)
     with acting_as(world.actor("admin")) as admin:
-        calendar = calendars.calendar_create(
-            actor=admin,
-            client=world.own,
-            name="H",
-            time_zone="UTC",
-            weekly={"mon": ["08:00-17:00"]},
-        )
-        made = contracts.contract_create(
-            actor=admin,
-            client=world.own,
-            reference="C-1",
-            title="S",
-            start_date="2026-01-01",
-            currency="EUR",
-        )
-        version = made.versions.get()
-        shares = [{**target, "credit_share_percent": Decimal("60")} for target in CRITICAL[:2]]
-        policy = contracts.sla_policy_save(actor=admin, version=version, name="P", targets=shares)
-        terms = contracts.service_add(
-            actor=admin,
-            version=version,
-            key="s",
-            name="S",
-            process_type="task",
-            calendar=calendar,
-            sla_policy_id=policy.pk,
-        )
-        billing.rate_card_set(actor=admin, version=version, service=terms.service)
+        version = contract.versions.get()
         with pytest.raises(ValidationError) as raised:
             contracts.contract_version_activate(actor=admin, version=version)
         text = " ".join(raised.value.messages)
-        assert "The rate card of S has no charges." in text
+        assert "The rate card of Support has no charges." in text
         assert "add up to 120.00%" in text
         assert "no share of the fees is at risk" in text
         with pytest.raises(ValidationError, match="credit share is above 0, at most 100"):
