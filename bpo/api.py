@@ -54,6 +54,7 @@ api = OpenBpoAPI(
 def _register_routers() -> None:
     from bpo.accounts.api import router as accounts_router
     from bpo.audit.api import access_log_router
+    from bpo.billing.api import router as billing_router
     from bpo.calendars.api import router as calendars_router
     from bpo.contracts.api import router as contracts_router
     from bpo.intake.api import imports_router, inbound_router, mailboxes_router
@@ -87,6 +88,7 @@ def _register_routers() -> None:
     api.add_router("/imports", imports_router)
     api.add_router("/access-log", access_log_router)
     api.add_router("/service-reports", reports_router)
+    api.add_router("/", billing_router)
 
 
 _register_routers()

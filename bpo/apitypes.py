@@ -2,9 +2,18 @@
 
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
 
 # A database id: what a 64-bit primary key can hold. Anything else is a 422, never a query.
 DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -23,9 +32,15 @@ Text = Annotated[StrictStr, AfterValidator(_no_nul)]
 QueryText = Annotated[str, AfterValidator(_no_nul)]
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso_text(value: Any) -> Any:
-    """Dates come as ISO text (YYYY-MM-DD), never as numbers that happen to convert."""
-    if not isinstance(value, str | date):
+    """Dates come as ISO text (YYYY-MM-DD), never as numbers that happen to convert (nor as
+    digits in text, which would be read as a Unix time)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise ValueError("Expected a date as text, YYYY-MM-DD.")
     return value
 
@@ -59,3 +74,47 @@ def changes(payload: Any, *, nullable: tuple[str, ...] = ()) -> dict[str, Any]:
     ``nullable`` ones, where null is a value (an open end date, no policy)."""
     data: dict[str, Any] = payload.dict(exclude_unset=True)
     return {k: v for k, v in data.items() if v is not None or k in nullable}
+
+
+def _decimal_text(whole: int, places: int) -> tuple[BeforeValidator, WithJsonSchema]:
+    """A decimal number sent as JSON text ("12.50"): exact, where a JSON number may not be.
+
+    At most ``whole`` digits before the point and ``places`` after it (what the column holds);
+    a JSON number is refused with a message that says how to write it instead."""
+    body = rf"-?\d{{1,{whole}}}(\.\d{{1,{places}}})?"
+    matcher = re.compile(body)
+    example = "12.50" if places >= 2 else "12"
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(
+                f'Write {value!r} as a decimal string, e.g. "{value}": numbers are sent as text, '
+                "so that no amount is rounded on the way."
+            )
+        if not isinstance(value, str):
+            raise ValueError(f'Expected a decimal number as a string, e.g. "{example}".')
+        if not matcher.fullmatch(value):
+            raise ValueError(
+                f"{value[:40]!r} is not a decimal number with at most {whole} digits before the "
+                f'point and {places} after it, e.g. "{example}".'
+            )
+        return Decimal(value)
+
+    schema = {"type": "string", "pattern": f"^{body}$", "examples": [example]}
+    return BeforeValidator(parse), WithJsonSchema(schema)
+
+
+_PERCENT = _decimal_text(3, 2)
+_POOL_PERCENT = _decimal_text(4, 2)
+_AMOUNT = _decimal_text(12, 2)
+_PRICE = _decimal_text(10, 4)
+_HOURS = _decimal_text(4, 2)
+
+# Decimal numbers in JSON bodies, as text (a float is refused, naming the field).
+PercentText = Annotated[Decimal, _PERCENT[0], _PERCENT[1]]  # 0.00 to 999.99 (checked further)
+PoolPercentText = Annotated[Decimal, _POOL_PERCENT[0], _POOL_PERCENT[1]]
+AmountText = Annotated[Decimal, _AMOUNT[0], _AMOUNT[1]]  # money or volumes, cents
+PriceText = Annotated[Decimal, _PRICE[0], _PRICE[1]]  # unit prices and quantities, 4 places
+HoursText = Annotated[Decimal, _HOURS[0], _HOURS[1]]

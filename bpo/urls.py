@@ -14,6 +14,7 @@ urlpatterns = [
     path("work/", include("bpo.work.urls")),
     path("intake/", include("bpo.intake.urls")),
     path("portal/", include("bpo.portal.urls")),
+    path("billing/", include("bpo.billing.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,10 +29,13 @@ from django.utils import timezone
 from bpo.accounts.models import ApiToken, Assignment, Membership, User
 from bpo.accounts.roles import CLIENT_ROLES, Role
 from bpo.api import api
+from bpo.billing.models import Invoice, InvoiceLine
 from bpo.calendars.models import BusinessCalendar
 from bpo.contracts.models import (
+    Charge,
     Contract,
     ContractVersion,
+    RateCard,
     Service,
     ServiceTerms,
     SlaPolicy,
@@ -606,6 +610,234 @@ def body_client(world, user, target) -> dict[str, Any]:
     }
 
 
+# --- Billing web pages: invoices of the target client, built as the invoice run leaves them ---
+
+
+def make_web_invoice(client, status: str = "issued") -> Any:
+    """An invoice of October 2026 of a priced contract of the client, in ``status``, with one
+    line per resolved item counted from a row of the usage ledger."""
+    from bpo.billing import models as billing_models
+    from bpo.contracts import models as contract_models
+
+    made = make_contract(client, "active")
+    service = made.terms.service
+    card = contract_models.RateCard.objects.create(
+        client=client, version=made.version, service=service
+    )
+    charge = contract_models.Charge.objects.create(
+        client=client, rate_card=card, label="Orders", model="per_transaction", unit_price="2.50"
+    )
+    now = timezone.now()
+    sent = status in ("issued", "paid")
+    invoice = billing_models.Invoice.objects.create(
+        client=client,
+        contract=made.contract,
+        version=made.version,
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        status=status,
+        number=f"INV-MX-{uuid.uuid4().hex[:8]}" if sent else None,
+        currency="EUR",
+        tax_label="VAT",
+        tax_rate_percent="0",
+        net="5.00",
+        total="5.00",
+        computed_at=now,
+        approved_at=now if status != "draft" else None,
+        issued_at=now if sent else None,
+        due_date=date(2026, 12, 1) if sent else None,
+    )
+    billing_models.Usage.objects.create(
+        client=client,
+        service=service,
+        day=date(2026, 10, 5),
+        meter=billing_models.Meter.RESOLVED_ITEMS,
+        quantity="2",
+        metered_at=now,
+        invoice=invoice,
+    )
+    billing_models.InvoiceLine.objects.create(
+        client=client,
+        invoice=invoice,
+        position=1,
+        kind="charge",
+        service=service,
+        charge=charge,
+        meter=billing_models.Meter.RESOLVED_ITEMS,
+        description="Matrix service: Orders",
+        quantity="2",
+        unit="items",
+        unit_price="2.50",
+        amount="5.00",
+    )
+    return invoice
+
+
+def web_invoice_url(template: str, status: str = "issued") -> Callable[[Any, User, str], str]:
+    """A billing page of an invoice (or of its line: ``{line}``) of the target client."""
+
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID, line=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            invoice = make_web_invoice(_client_of(world, target), status)
+            line = invoice.lines.get()
+        return template.format(id=invoice.pk, line=line.pk)
+
+    return build
+
+
+def body_web_draft(world, user, target) -> dict[str, Any]:
+    """The draft form: a priced contract of the target client, and last month."""
+    if target == "missing":
+        return {"contract": MISSING_ID, "month": "2026-10"}
+    with all_clients_unscoped("test setup"):
+        invoice = make_web_invoice(_client_of(world, target), "void")
+    return {"contract": invoice.contract_id, "month": "2026-10"}
+
+
+def web_rate_card_url(template: str) -> Callable[[Any, User, str], str]:
+    """A rate card page of a draft version of the target client: ``{version}``, ``{service}``,
+    ``{card}``, ``{charge}``."""
+
+    def build(world, user, target):
+        from bpo.contracts import models as contract_models
+
+        if target == "missing":
+            return template.format(
+                version=MISSING_ID, service=MISSING_ID, card=MISSING_ID, charge=MISSING_ID
+            )
+        client = _client_of(world, target)
+        with all_clients_unscoped("test setup"):
+            made = make_contract(client, "draft")
+            card = contract_models.RateCard.objects.create(
+                client=client, version=made.version, service=made.terms.service
+            )
+            charge = contract_models.Charge.objects.create(
+                client=client, rate_card=card, label="Fee", model="fixed_fee", unit_price="100"
+            )
+        return template.format(
+            version=made.version.pk, service=made.terms.service_id, card=card.pk, charge=charge.pk
+        )
+
+    return build
+
+
+BILLING_READERS = frozenset({"admin", "finance", "client_admin"})
+BILLING_MANAGERS = frozenset({"admin", "finance"})
+
+
+# --- Billing (API) ------------------------------------------------------------------------------
+
+
+def make_priced(client, status: str = "active") -> SimpleNamespace:
+    """A contract (see make_contract) whose service has a rate card: a monthly fee of 100.00."""
+    made = make_contract(client, status)
+    made.card = RateCard.objects.create(
+        client=client, version=made.version, service=made.terms.service
+    )
+    made.charge = Charge.objects.create(
+        client=client,
+        rate_card=made.card,
+        label="Monthly fee",
+        model="fixed_fee",
+        unit_price=Decimal("100.00"),
+    )
+    return made
+
+
+BILLED_METERS = ("", "resolved_items", "handled_minutes", "production_minutes")
+
+
+def make_invoice(client, status: str = "issued") -> Invoice:
+    """October's invoice of the client's priced contract, in ``status``: the fee, and a line
+    per meter (nothing counted) to open to its usage."""
+    made = make_priced(client)
+    now = timezone.now()
+    sent = status in ("issued", "paid", "void")
+    invoice = Invoice.objects.create(
+        client=client,
+        contract=made.contract,
+        version=made.version,
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        status=status,
+        number=f"MX-{uuid.uuid4().hex[:12]}" if sent else None,
+        currency="EUR",
+        tax_label="VAT",
+        tax_rate_percent=Decimal(0),
+        net=Decimal(100),
+        total=Decimal(100),
+        computed_at=now,
+        issued_at=now if sent else None,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            client=client,
+            invoice=invoice,
+            position=n,
+            kind="charge",
+            service=made.terms.service,
+            charge=made.charge,
+            meter=meter,
+            description=f"Matrix service: {meter or 'monthly fee'}",
+            quantity=Decimal(0 if meter else 1),
+            unit_price=Decimal(0 if meter else 100),
+            amount=Decimal(0 if meter else 100),
+        )
+        for n, meter in enumerate(BILLED_METERS, start=1)
+    )
+    return invoice
+
+
+def invoice_url(template: str, status: str = "issued") -> Callable[[Any, User, str], str]:
+    """An invoice of the target client in ``status`` (client admins see it once issued)."""
+    return owned_url(template, lambda client: make_invoice(client, status))
+
+
+def invoice_line_url(template: str, meter: str) -> Callable[[Any, User, str], str]:
+    """The line counting ``meter`` of an issued invoice of the target client."""
+
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            invoice = make_invoice(_client_of(world, target))
+            return template.format(id=invoice.lines.get(meter=meter).pk)
+
+    return build
+
+
+def rate_card_url(template: str, status: str, part: str = "card") -> Callable[..., str]:
+    """A URL naming a draft (or agreed) version and its service, or its rate card or charge."""
+
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID, service=MISSING_ID)
+        with all_clients_unscoped("test setup"):
+            made = make_priced(_client_of(world, target), status)
+        ident = made.version.pk if part == "version" else getattr(made, part).pk
+        return template.format(id=ident, service=made.terms.service_id)
+
+    return build
+
+
+def body_invoice(world, user, target) -> dict[str, Any]:
+    """Bill October for the target client's priced contract."""
+    if target == "missing":
+        return {"contract_id": MISSING_ID, "month": "2026-10"}
+    with all_clients_unscoped("test setup"):
+        made = make_priced(_client_of(world, target))
+    return {"contract_id": made.contract.pk, "month": "2026-10"}
+
+
+BILLING_READERS = frozenset({"admin", "finance", "client_admin"})
+BILLING_MANAGERS = frozenset({"admin", "finance"})
+# Prices and invoices do not exist for whoever may not see billing (404, not 403); drafts,
+# approved invoices and the rate cards of a draft version stay with finance.
+NOT_BILLING = frozenset(ROLES) - BILLING_READERS
+FINANCE_ONLY = NOT_BILLING | {"client_admin"}
+
 HANDLERS = frozenset({"admin", "manager", "agent", "qa"})
 MANAGERS = frozenset({"admin", "manager"})
 IMPORTERS = frozenset({"admin", "manager", "client_admin"})
@@ -783,6 +1015,163 @@ MATRIX: dict[str, Route] = {
         CONTRACT_MANAGERS,
         targets=TARGETS,
         invisible_to=CLIENT_SIDE,
+    ),
+    # Billing: finance's pages, and the client admin's issued invoices with the work behind
+    # their lines (another client's invoice, line or export is 404; others' roles 403 first).
+    "billing:list": Route("GET", fixed("/billing/"), BILLING_READERS, permission_first=True),
+    "billing:draft": Route(
+        "POST",
+        fixed("/billing/draft/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        missing=400,
+        hidden=400,
+        body=body_web_draft,
+    ),
+    "billing:revenue_csv": Route(
+        "GET", fixed("/billing/revenue.csv"), BILLING_MANAGERS, permission_first=True
+    ),
+    "billing:invoice": Route(
+        "GET",
+        web_invoice_url("/billing/invoices/{id}/"),
+        BILLING_READERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:invoice_pdf": Route(
+        "GET",
+        web_invoice_url("/billing/invoices/{id}.pdf"),
+        BILLING_READERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:invoice_csv": Route(
+        "GET",
+        web_invoice_url("/billing/invoices/{id}.csv"),
+        BILLING_READERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:recompute": Route(
+        "POST",
+        web_invoice_url("/billing/invoices/{id}/recompute/", "draft"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:approve": Route(
+        "POST",
+        web_invoice_url("/billing/invoices/{id}/approve/", "draft"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:issue": Route(
+        "POST",
+        web_invoice_url("/billing/invoices/{id}/issue/", "approved"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:mark_paid": Route(
+        "POST",
+        web_invoice_url("/billing/invoices/{id}/paid/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:void": Route(
+        "POST",
+        web_invoice_url("/billing/invoices/{id}/void/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"void-reason": "Matrix"},
+    ),
+    "billing:credit_note": Route(
+        "POST",
+        web_invoice_url("/billing/invoices/{id}/credit-note/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"credit-reason": "Matrix", "credit-amount": "1.00"},
+    ),
+    "billing:line": Route(
+        "GET",
+        web_invoice_url("/billing/lines/{line}/"),
+        BILLING_READERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:line_day": Route(
+        "GET",
+        web_invoice_url("/billing/lines/{line}/2026-10-05/"),
+        BILLING_READERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:rate_card_set": Route(
+        "POST",
+        web_rate_card_url("/billing/versions/{version}/services/{service}/rate-card/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"minimum_commitment": "500"},
+    ),
+    "billing:terms": Route(
+        "POST",
+        web_rate_card_url("/billing/versions/{version}/terms/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"tax_label": "VAT", "tax_rate_percent": "19"},
+    ),
+    "billing:rate_card_remove": Route(
+        "POST",
+        web_rate_card_url("/billing/rate-cards/{card}/remove/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:charge_add": Route(
+        "GET",
+        web_rate_card_url("/billing/rate-cards/{card}/charges/new/"),
+        BILLING_MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "billing:charge_edit": Route(
+        "POST",
+        web_rate_card_url("/billing/charges/{charge}/edit/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {
+            "label": "Fee",
+            "model": "fixed_fee",
+            "tiering": "flat",
+            "unit_price": "120",
+        },
+    ),
+    "billing:charge_remove": Route(
+        "POST",
+        web_rate_card_url("/billing/charges/{charge}/remove/"),
+        BILLING_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
     ),
     # --- JSON API ----------------------------------------------------------------------------
     "GET /api/v1/me": Route("GET", fixed("/api/v1/me"), EVERYONE),
@@ -1511,6 +1900,168 @@ MATRIX: dict[str, Route] = {
         HANDLERS,
         targets=TARGETS,
         body=lambda w, u, t: {"priority": "high", "tags": ["matrix"]},
+    ),
+    # Billing: rate cards on contract versions, invoices and the usage behind their lines.
+    "GET /api/v1/contract-versions/{version_id}/rate-cards": Route(
+        "GET",
+        rate_card_url("/api/v1/contract-versions/{id}/rate-cards", "active", "version"),
+        BILLING_READERS,
+        targets=TARGETS,
+    ),
+    "PUT /api/v1/contract-versions/{version_id}/rate-cards/{service_id}": Route(
+        "PUT",
+        rate_card_url("/api/v1/contract-versions/{id}/rate-cards/{service}", "draft", "version"),
+        BILLING_MANAGERS,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+        body=lambda w, u, t: {"minimum_commitment": "500.00"},
+    ),
+    "DELETE /api/v1/contract-versions/{version_id}/rate-cards/{service_id}": Route(
+        "DELETE",
+        rate_card_url("/api/v1/contract-versions/{id}/rate-cards/{service}", "draft", "version"),
+        BILLING_MANAGERS,
+        ok=204,
+        targets=TARGETS,
+        invisible_to=CLIENT_SIDE,
+    ),
+    "POST /api/v1/rate-cards/{rate_card_id}/charges": Route(
+        "POST",
+        rate_card_url("/api/v1/rate-cards/{id}/charges", "draft"),
+        BILLING_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=FINANCE_ONLY,
+        body=lambda w, u, t: {"label": "Setup", "model": "fixed_fee", "unit_price": "50.00"},
+    ),
+    "PATCH /api/v1/charges/{charge_id}": Route(
+        "PATCH",
+        rate_card_url("/api/v1/charges/{id}", "draft", "charge"),
+        BILLING_MANAGERS,
+        targets=TARGETS,
+        invisible_to=FINANCE_ONLY,
+        body=lambda w, u, t: {"label": "Renamed fee"},
+    ),
+    "DELETE /api/v1/charges/{charge_id}": Route(
+        "DELETE",
+        rate_card_url("/api/v1/charges/{id}", "draft", "charge"),
+        BILLING_MANAGERS,
+        ok=204,
+        targets=TARGETS,
+        invisible_to=FINANCE_ONLY,
+    ),
+    "GET /api/v1/invoices": Route(
+        "GET", fixed("/api/v1/invoices"), BILLING_READERS, permission_first=True
+    ),
+    "POST /api/v1/invoices": Route(
+        "POST",
+        fixed("/api/v1/invoices"),
+        BILLING_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        permission_first=True,
+        missing=422,
+        hidden=422,
+        body=body_invoice,
+    ),
+    "GET /api/v1/invoices/{invoice_id}": Route(
+        "GET",
+        invoice_url("/api/v1/invoices/{id}"),
+        BILLING_READERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+    ),
+    "POST /api/v1/invoices/{invoice_id}/recompute": Route(
+        "POST",
+        invoice_url("/api/v1/invoices/{id}/recompute", "draft"),
+        BILLING_MANAGERS,
+        targets=TARGETS,
+        invisible_to=FINANCE_ONLY,
+    ),
+    "POST /api/v1/invoices/{invoice_id}/approve": Route(
+        "POST",
+        invoice_url("/api/v1/invoices/{id}/approve", "draft"),
+        BILLING_MANAGERS,
+        targets=TARGETS,
+        invisible_to=FINANCE_ONLY,
+    ),
+    "POST /api/v1/invoices/{invoice_id}/issue": Route(
+        "POST",
+        invoice_url("/api/v1/invoices/{id}/issue", "approved"),
+        BILLING_MANAGERS,
+        targets=TARGETS,
+        invisible_to=FINANCE_ONLY,
+    ),
+    "POST /api/v1/invoices/{invoice_id}/paid": Route(
+        "POST",
+        invoice_url("/api/v1/invoices/{id}/paid"),
+        BILLING_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+        body=lambda w, u, t: {},
+    ),
+    "POST /api/v1/invoices/{invoice_id}/void": Route(
+        "POST",
+        invoice_url("/api/v1/invoices/{id}/void"),
+        BILLING_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+        body=lambda w, u, t: {"reason": "Billed twice"},
+    ),
+    "POST /api/v1/invoices/{invoice_id}/credit-notes": Route(
+        "POST",
+        invoice_url("/api/v1/invoices/{id}/credit-notes"),
+        BILLING_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+        body=lambda w, u, t: {"reason": "Goodwill", "amount": "10.00"},
+    ),
+    "GET /api/v1/invoices/{invoice_id}/pdf": Route(
+        "GET",
+        invoice_url("/api/v1/invoices/{id}/pdf"),
+        BILLING_READERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+    ),
+    "GET /api/v1/invoices/{invoice_id}/csv": Route(
+        "GET",
+        invoice_url("/api/v1/invoices/{id}/csv"),
+        BILLING_READERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+    ),
+    "GET /api/v1/invoice-lines/{line_id}/usage": Route(
+        "GET",
+        invoice_line_url("/api/v1/invoice-lines/{id}/usage", "resolved_items"),
+        BILLING_READERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+    ),
+    "GET /api/v1/invoice-lines/{line_id}/usage/{day}/items": Route(
+        "GET",
+        invoice_line_url("/api/v1/invoice-lines/{id}/usage/2026-10-05/items", "resolved_items"),
+        BILLING_READERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+    ),
+    "GET /api/v1/invoice-lines/{line_id}/usage/{day}/sessions": Route(
+        "GET",
+        invoice_line_url("/api/v1/invoice-lines/{id}/usage/2026-10-05/sessions", "handled_minutes"),
+        BILLING_READERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+    ),
+    "GET /api/v1/invoice-lines/{line_id}/usage/{day}/presence": Route(
+        "GET",
+        invoice_line_url(
+            "/api/v1/invoice-lines/{id}/usage/2026-10-05/presence", "production_minutes"
+        ),
+        BILLING_READERS,
+        targets=TARGETS,
+        invisible_to=NOT_BILLING,
+    ),
+    "GET /api/v1/revenue": Route(
+        "GET", fixed("/api/v1/revenue?months=6"), BILLING_MANAGERS, permission_first=True
     ),
 }
 

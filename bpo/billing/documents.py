@@ -19,6 +19,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from bpo.audit.queries import spreadsheet_safe
 from bpo.billing.models import Invoice, InvoiceKind, InvoiceLine
+from bpo.billing.rating import round_money
 from bpo.portal.reports import GREY, LIGHT, pdf_fonts
 from bpo.tenancy.models import Provider
 from bpo.web.formatting import format_money, format_number, locale_of_country
@@ -62,6 +63,10 @@ def invoice_csv_rows(invoice: Invoice) -> list[list[object]]:
         invoice.period_start.isoformat(),
         invoice.period_end.isoformat(),
     ]
+
+    def amount(value: Decimal) -> Decimal:
+        return round_money(value, invoice.currency)  # stored amounts are rounded already
+
     rows: list[list[object]] = []
     for line in invoice.lines.select_related("service").order_by("position"):
         rows.append(
@@ -74,13 +79,13 @@ def invoice_csv_rows(invoice: Invoice) -> list[list[object]]:
                 line.quantity.normalize(),
                 line.unit,
                 line.unit_price.normalize(),
-                line.amount,
+                amount(line.amount),
                 invoice.currency,
             ]
         )
     label = spreadsheet_safe(f"{invoice.tax_label} {invoice.tax_rate_percent.normalize()}%")
-    for name, amount in (("net", invoice.net), (label, invoice.tax), ("total", invoice.total)):
-        rows.append([*head, "", "total", "", name, "", "", "", amount, invoice.currency])
+    for name, total in (("net", invoice.net), (label, invoice.tax), ("total", invoice.total)):
+        rows.append([*head, "", "total", "", name, "", "", "", amount(total), invoice.currency])
     return rows
 
 

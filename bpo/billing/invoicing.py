@@ -177,11 +177,12 @@ def _credits(draft: Draft) -> None:
         if not missed:
             continue
         name = _level_name(terms, target)
+        credit = rating.round_money(credits.per_level[name], invoice.currency, version.rounding)
         draft.add(
             LineKind.SLA_CREDIT,
             f"Service-level credit: {name} missed in {month:%Y-%m} "
             f"({target.credit_share_percent}% of the pool)",
-            Priced(Decimal(1), -credits.per_level[name]),
+            Priced(Decimal(1), -credit),
             service_id=terms.service_id,
             target=target,
             level_month=month,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,12 +21,15 @@ from bpo.billing.metering import Window, handled_sessions, resolved_items
 from bpo.billing.models import (
     CLIENT_VISIBLE,
     Invoice,
+    InvoiceDelivery,
     InvoiceLine,
     InvoiceStatus,
     Meter,
     Usage,
 )
-from bpo.contracts.models import Contract, ContractVersion, RateCard
+from bpo.billing.rating import round_money
+from bpo.contracts.models import Charge, Contract, ContractVersion, RateCard, Service
+from bpo.contracts.queries import versions_visible
 from bpo.portal.queries import zone_of
 from bpo.portal.reports import month_first
 from bpo.tenancy.context import Actor
@@ -219,7 +222,9 @@ def revenue(*, actor: Actor, months: int = 12, today: date | None = None) -> Rev
     )
     table: dict[tuple[str, str, str], dict[date, Decimal]] = defaultdict(dict)
     totals: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
-    for client, service, currency, month, net in lines:
+    for client, service, currency, month, summed in lines:
+        # SQLite sums decimals without their scale: the currency's minor units again.
+        net = round_money(summed, currency)
         key = (client, service or "Contract-wide (credits, corrections)", currency)
         table[key][month] = table[key].get(month, Decimal(0)) + net
         totals[currency, month] += net
@@ -253,3 +258,120 @@ def rate_cards_of(*, actor: Actor, version: ContractVersion) -> list[RateCard]:
         .prefetch_related("charges")
         .order_by("service__name")
     )
+
+
+def contract_billable(*, actor: Actor, contract_id: int) -> Contract:
+    """One contract finance may invoice; raises Contract.DoesNotExist."""
+    return contracts_billable(actor=actor).get(pk=contract_id)
+
+
+def rate_card_service(*, actor: Actor, version: ContractVersion, service_id: int) -> Service:
+    """A service of the version's contract, to give a rate card in that version (404 else)."""
+    service = Service.objects.filter(
+        pk=service_id, client_id=version.client_id, contract_id=version.contract_id
+    ).first()
+    if service is None:
+        raise Http404("The contract has no such service.")
+    return service
+
+
+def rate_card_in(*, actor: Actor, version: ContractVersion, service_id: int) -> RateCard:
+    """A service's rate card in a version, for one who may see prices (404 when it has none)."""
+    actor.require(Permission.VIEW_BILLING, client_id=version.client_id)
+    card = (
+        RateCard.objects.filter(client_id=version.client_id, version=version, service_id=service_id)
+        .select_related("version", "service")
+        .first()
+    )
+    if card is None:
+        raise Http404("The service has no rate card in this version.")
+    return card
+
+
+# --- Pages of the web UI -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    """One page of invoices, newest month first, and the cursor of the next (None: last)."""
+
+    invoices: list[Invoice]
+    next_cursor: str | None
+
+
+def invoices_page(
+    *,
+    actor: Actor,
+    client_id: int | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> InvoicePage:
+    """A page of :func:`invoices_of`, newest month first; ``cursor`` ('2026-09-01.42', from
+    the page before) continues after it (keyset: stable while invoices are added)."""
+    invoices = invoices_of(actor=actor, client_id=client_id, status=status)
+    if cursor:
+        try:
+            month, _, pk = cursor.partition(".")
+            after = (date.fromisoformat(month), int(pk))
+        except ValueError:
+            after = None
+        if after is not None:
+            invoices = invoices.filter(
+                Q(period_start__lt=after[0]) | Q(period_start=after[0], pk__lt=after[1])
+            )
+    rows = list(invoices.order_by("-period_start", "-pk")[: limit + 1])
+    last = rows[limit - 1] if len(rows) > limit else None
+    return InvoicePage(
+        rows[:limit], f"{last.period_start.isoformat()}.{last.pk}" if last is not None else None
+    )
+
+
+def credit_notes_of(*, actor: Actor, invoice: Invoice) -> list[Invoice]:
+    """The credit notes correcting an invoice that the actor may see (drafts: finance)."""
+    return list(_visible(actor, invoice.credit_notes.all()).order_by("pk"))
+
+
+def deliveries_of(*, actor: Actor, invoice: Invoice) -> list[InvoiceDelivery]:
+    """To whom an issued invoice was mailed and how that went (finance's to follow)."""
+    actor.require(Permission.MANAGE_BILLING, client_id=invoice.client_id)
+    return list(invoice.deliveries.order_by("to"))
+
+
+def rate_card_of(*, actor: Actor, rate_card_id: int) -> RateCard:
+    """One rate card of a version the actor may see, for one who may see prices."""
+    card = (
+        RateCard.objects.filter(pk=rate_card_id, version__in=versions_visible(actor=actor))
+        .select_related("version__contract__client", "service")
+        .first()
+    )
+    if card is None or not actor.can(Permission.VIEW_BILLING, client_id=card.client_id):
+        raise Http404("No such rate card.")
+    return card
+
+
+def charge_of(*, actor: Actor, charge_id: int) -> Charge:
+    """One charge of a rate card the actor may see."""
+    charge = Charge.objects.filter(pk=charge_id).select_related("rate_card").first()
+    if charge is None:
+        raise Http404("No such charge.")
+    charge.rate_card = rate_card_of(actor=actor, rate_card_id=charge.rate_card_id)
+    return charge
+
+
+def revenue_export(*, actor: Actor) -> Revenue:
+    """The revenue table to download: an export of several clients' figures, so audited."""
+    table = revenue(actor=actor)
+    record(
+        "billing.revenue_exported",
+        object_type="revenue",
+        object_repr=f"{table.months[0]:%Y-%m} to {table.months[-1]:%Y-%m}",
+        after={"rows": len(table.rows)},
+    )
+    return table
+
+
+def day_bounds(line: InvoiceLine, day: date) -> tuple[datetime, datetime]:
+    """The UTC instants a day of the line's service calendar runs between."""
+    window = _day_window(line, day)
+    return window.start, window.end

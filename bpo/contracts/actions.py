@@ -54,6 +54,18 @@ VERSION_FIELDS = (
     "credit_pool_percent",
     "earn_back_months",
 )
+# The terms of a version that are finance's to set as well as the contract managers'.
+BILLING_TERMS = frozenset(
+    {
+        "tax_label",
+        "tax_rate_percent",
+        "rounding",
+        "payment_days",
+        "credit_at_risk_percent",
+        "credit_pool_percent",
+        "earn_back_months",
+    }
+)
 TERMS_FIELDS = (
     "scope_included",
     "scope_excluded",
@@ -114,8 +126,12 @@ def contract_create(
 def contract_version_update(
     *, actor: Actor, version: ContractVersion, **changes: Any
 ) -> ContractVersion:
-    """Change the terms of a draft version."""
-    actor.require(Permission.MANAGE_CONTRACTS, client_id=version.client_id)
+    """Change the terms of a draft version (finance may change its billing terms alone)."""
+    if not (
+        set(changes) <= BILLING_TERMS
+        and actor.can(Permission.MANAGE_BILLING, client_id=version.client_id)
+    ):
+        actor.require(Permission.MANAGE_CONTRACTS, client_id=version.client_id)
     _require_draft(version)
     before = snapshot(version, VERSION_FIELDS)
     for name, value in _pick(changes, VERSION_FIELDS).items():

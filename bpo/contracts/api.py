@@ -115,13 +115,14 @@ def get_version(request: HttpRequest, version_id: DbId) -> ContractVersion:
 @router.patch(
     "/contract-versions/{version_id}",
     response={200: VersionOut, **documented_errors(403, 404)},
-    summary="Change a draft version's terms",
+    summary="Change a draft version's terms (finance may change its billing terms)",
 )
 def update_version(request: HttpRequest, version_id: DbId, payload: VersionTermsPatch) -> Any:
     actor = request_actor(request)
     version = _version(actor, version_id)
+    nullable = ("end_date", "credit_at_risk_percent", "earn_back_months")
     actions.contract_version_update(
-        actor=actor, version=version, **changes(payload, nullable=("end_date",))
+        actor=actor, version=version, **changes(payload, nullable=nullable)
     )
     return _version(actor, version_id)
 

@@ -25,6 +25,7 @@ from bpo.contracts.models import (
     Metric,
     Priority,
     ProcessType,
+    Rounding,
     SlaPolicy,
 )
 
@@ -46,6 +47,18 @@ CUSTOM_FIELDS_HELP = (
     '{"name": "channel", "label": "Channel", "type": "choice", "choices": ["email", "chat"]}]. '
     f"Names are lower-case letters, digits and _; types are {', '.join(FIELD_TYPES)}; "
     "only choice fields have choices. Leave [] for none."
+)
+
+
+# The version's billing terms, edited in the version form beside its other terms.
+BILLING_TERMS = (
+    "tax_label",
+    "tax_rate_percent",
+    "rounding",
+    "payment_days",
+    "credit_at_risk_percent",
+    "credit_pool_percent",
+    "earn_back_months",
 )
 
 
@@ -91,8 +104,99 @@ class JsonListField(forms.JSONField):
 # --- Contracts and versions ----------------------------------------------------------------------
 
 
-class VersionTermsForm(forms.Form):
-    """The terms of a contract version."""
+class BillingTermsForm(forms.Form):
+    """The billing terms of a contract version (empty: the default shown)."""
+
+    tax_label = forms.CharField(
+        required=False,
+        max_length=30,
+        initial="VAT",
+        label="Tax",
+        help_text="The tax's name on the invoice, e.g. VAT.",
+    )
+    tax_rate_percent = forms.DecimalField(
+        required=False,
+        initial=Decimal(0),
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        max_digits=5,
+        decimal_places=2,
+        label="Tax rate (%)",
+        help_text="On the invoice's net amount; 0 when none is charged.",
+    )
+    rounding = forms.ChoiceField(
+        required=False,
+        choices=Rounding.choices,
+        initial=Rounding.HALF_UP,
+        help_text="How amounts are rounded to the currency's smallest unit.",
+    )
+    payment_days = forms.IntegerField(
+        required=False,
+        initial=30,
+        min_value=0,
+        max_value=365,
+        label="Payment terms (days)",
+        help_text="Days from issue to the invoice's due date.",
+    )
+    credit_at_risk_percent = forms.DecimalField(
+        required=False,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        max_digits=5,
+        decimal_places=2,
+        label="Fees at risk for SLA credits (%)",
+        help_text="Share of the month's fees at risk for missed critical service levels, e.g. "
+        "10. Empty: no service-level credits.",
+    )
+    credit_pool_percent = forms.DecimalField(
+        required=False,
+        initial=Decimal(100),
+        min_value=Decimal(0),
+        max_value=Decimal(1000),
+        max_digits=6,
+        decimal_places=2,
+        label="Pool allocation (%)",
+        help_text="The amount at risk times this percentage is shared among the critical "
+        "service levels by their credit shares (set per target in the SLA policy).",
+    )
+    earn_back_months = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=12,
+        label="Earn-back after (months)",
+        help_text="A credit is returned when the service level is met in each of this many "
+        "following months. Empty: no earn-back.",
+    )
+
+    @property
+    def billing_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in BILLING_TERMS]
+
+    def clean_tax_label(self) -> str:
+        return self.cleaned_data["tax_label"].strip() or self.fields["tax_label"].initial
+
+    def clean_tax_rate_percent(self) -> Decimal:
+        value = self.cleaned_data["tax_rate_percent"]
+        return self.fields["tax_rate_percent"].initial if value is None else value
+
+    def clean_rounding(self) -> str:
+        return self.cleaned_data["rounding"] or self.fields["rounding"].initial
+
+    def clean_payment_days(self) -> int:
+        value = self.cleaned_data["payment_days"]
+        return self.fields["payment_days"].initial if value is None else value
+
+    def clean_credit_pool_percent(self) -> Decimal:
+        value = self.cleaned_data["credit_pool_percent"]
+        return self.fields["credit_pool_percent"].initial if value is None else value
+
+    @staticmethod
+    def initial_from(version: Any) -> dict[str, Any]:
+        return {name: getattr(version, name) for name in BILLING_TERMS}
+
+
+class VersionTermsForm(BillingTermsForm):
+    """The terms of a contract version, its billing terms included."""
 
     start_date = IsoDateField()
     end_date = IsoDateField(required=False, help_text="Empty: open-ended.")
@@ -132,6 +236,11 @@ class VersionTermsForm(forms.Form):
         help_text="Survey ratings from this value up (out of 5) count as satisfied (CSAT).",
     )
 
+    @property
+    def term_fields(self) -> list[forms.BoundField]:
+        """Every field but the billing terms, in order."""
+        return [field for field in self if field.name not in BILLING_TERMS]
+
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
 
@@ -159,6 +268,7 @@ class VersionTermsForm(forms.Form):
                 "exclude_cancelled",
                 "fcr_window_days",
                 "csat_good_rating",
+                *BILLING_TERMS,
             )
         }
         return {**initial, "excluded_tags": ", ".join(version.excluded_tags)}
@@ -287,6 +397,9 @@ class SlaPolicyForm(forms.Form):
                 self.fields[f"{priority}_{metric}_level"] = _level_field(
                     f"{priority.label} {metric.label}"
                 )
+                self.fields[f"{priority}_{metric}_share"] = _share_field(
+                    f"{priority.label} {metric.label}"
+                )
             self.fields[f"{priority}_deadline_kind"] = forms.ChoiceField(
                 choices=DEADLINE_KIND_CHOICES, required=False, label=f"{priority.label} deadline"
             )
@@ -300,6 +413,7 @@ class SlaPolicyForm(forms.Form):
                 error_messages={"invalid": "Enter a time like 10:00."},
             )
             self.fields[f"{priority}_deadline_level"] = _level_field(f"{priority.label} deadline")
+            self.fields[f"{priority}_deadline_share"] = _share_field(f"{priority.label} deadline")
         # Positions of the targets handed to the action → the grid cell each came from.
         self.target_cells: list[str] = []
 
@@ -325,6 +439,7 @@ class SlaPolicyForm(forms.Form):
                         self[f"{priority}_{metric}"],
                         self[f"{priority}_{metric}_clock"],
                         self[f"{priority}_{metric}_level"],
+                        self[f"{priority}_{metric}_share"],
                     )
                     for metric in DURATION_METRICS
                 ],
@@ -333,6 +448,7 @@ class SlaPolicyForm(forms.Form):
                     self[f"{priority}_deadline_n"],
                     self[f"{priority}_deadline_at"],
                     self[f"{priority}_deadline_level"],
+                    self[f"{priority}_deadline_share"],
                 ),
             }
             for priority in Priority
@@ -377,6 +493,7 @@ class SlaPolicyForm(forms.Form):
                             "clock": data.get(f"{priority}_{metric}_clock") or ClockKind.BUSINESS,
                             "duration_minutes": minutes,
                             "service_level_percent": data.get(f"{priority}_{metric}_level"),
+                            "credit_share_percent": data.get(f"{priority}_{metric}_share"),
                         }
                     )
                     self.target_cells.append(f"{priority}_{metric}")
@@ -392,6 +509,7 @@ class SlaPolicyForm(forms.Form):
                         "metric": Metric.DEADLINE.value,
                         "deadline": rule,
                         "service_level_percent": data.get(f"{priority}_deadline_level"),
+                        "credit_share_percent": data.get(f"{priority}_deadline_share"),
                     }
                 )
                 self.target_cells.append(f"{priority}_deadline_kind")
@@ -428,6 +546,7 @@ class SlaPolicyForm(forms.Form):
                 initial[f"{target.priority}_{target.metric}"] = target.duration_minutes
                 initial[f"{target.priority}_{target.metric}_clock"] = target.clock
             initial[f"{target.priority}_{target.metric}_level"] = target.service_level_percent
+            initial[f"{target.priority}_{target.metric}_share"] = target.credit_share_percent
         return initial
 
 
@@ -443,6 +562,18 @@ def _level_field(label: str) -> forms.DecimalField:
     )
 
 
+def _share_field(label: str) -> forms.DecimalField:
+    """A critical service level's share of the contract's credit pool (empty: no credit)."""
+    return forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100),
+        max_digits=5,
+        decimal_places=2,
+        label=f"{label} credit share (%)",
+    )
+
+
 def _actions(chosen: list[str], queue: str) -> list[dict[str, str]]:
     actions = [{"type": kind} for kind, _ in ACTION_CHOICES if kind in chosen]
     if queue.strip():
@@ -450,6 +581,7 @@ def _actions(chosen: list[str], queue: str) -> list[dict[str, str]]:
     return actions
 
 
+_CELL_INPUTS = {"service_level_percent": "level", "credit_share_percent": "share"}
 _TARGET_KEY = re.compile(r"^targets\[(\d+)\](?:\.(\w+))?$")
 
 
@@ -461,6 +593,11 @@ def add_policy_errors(form: SlaPolicyForm, exc: ValidationError) -> None:
     for key, messages in exc.message_dict.items():
         match = _TARGET_KEY.match(key)
         if match and int(match[1]) < len(form.target_cells):
-            form.add_error(form.target_cells[int(match[1])], messages)
+            cell = form.target_cells[int(match[1])]
+            # A cell's service level and credit share have inputs of their own.
+            suffix = _CELL_INPUTS.get(match[2] or "")
+            if suffix:
+                cell = f"{cell.removesuffix('_kind')}_{suffix}"
+            form.add_error(cell, messages)
         else:
             form.add_error(key if key in form.fields else None, messages)

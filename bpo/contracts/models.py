@@ -615,8 +615,8 @@ class Charge(ClientOwnedModel):
         """Each model and pricing needs its own terms, and only those (see the field help)."""
         from bpo.billing.pricing import charge_problems
 
-        numbers = ("unit_price", "fte_hours", "baseline", "deadband_percent")
-        numbers += ("additional_rate", "reduced_rate")
+        numbers = ["unit_price", "fte_hours", "baseline", "deadband_percent"]
+        numbers += ["additional_rate", "reduced_rate"]
         if not all(isinstance(getattr(self, name), Decimal | None) for name in numbers):
             return  # a number did not parse: its field says so already
         problems = charge_problems(self)

@@ -9,8 +9,15 @@ from typing import Annotated, Any
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from bpo.apitypes import DbId, IsoDate, StrictDbId
-from bpo.contracts.models import ClockKind, Metric, Priority, ProcessType, VersionStatus
+from bpo.apitypes import DbId, IsoDate, PercentText, PoolPercentText, StrictDbId
+from bpo.contracts.models import (
+    ClockKind,
+    Metric,
+    Priority,
+    ProcessType,
+    Rounding,
+    VersionStatus,
+)
 from bpo.paging import PageParams
 
 
@@ -39,10 +46,42 @@ class VersionTermsIn(Strict):
     csat_good_rating: StrictInt = Field(
         default=4, ge=1, le=5, description="Ratings from this value up count as satisfied."
     )
+    # Billing terms (finance may set these alone, see contracts.actions.contract_version_update).
+    tax_label: StrictStr = Field(
+        default="VAT", min_length=1, max_length=30, description="The tax's name on the invoice."
+    )
+    tax_rate_percent: PercentText = Field(
+        default=Decimal(0), description='Tax on the net amount in percent, as text: "19.00".'
+    )
+    rounding: Rounding = Field(
+        default=Rounding.HALF_UP, description="How amounts are rounded to the currency's unit."
+    )
+    payment_days: StrictInt = Field(
+        default=30, ge=0, le=365, description="Days from issue to the invoice's due date."
+    )
+    credit_at_risk_percent: PercentText | None = Field(
+        default=None,
+        description="Share of the month's fees at risk for missed critical service levels, as "
+        'text ("10.00"); null: no service-level credits.',
+    )
+    credit_pool_percent: PoolPercentText = Field(
+        default=Decimal(100),
+        description="Pool allocation: the at-risk amount times this percentage is shared among "
+        "the critical service levels by their credit shares.",
+    )
+    earn_back_months: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=12,
+        description="A credit returns when the level is achieved in each of this many following "
+        "months; null: no earn-back.",
+    )
 
 
 class VersionTermsPatch(Strict):
-    """Fields left out or null stay as they are; ``end_date: null`` makes the term open-ended."""
+    """Fields left out or null stay as they are; ``end_date: null`` makes the term open-ended,
+    ``credit_at_risk_percent: null`` and ``earn_back_months: null`` switch credits and
+    earn-back off."""
 
     start_date: IsoDate | None = None
     end_date: IsoDate | None = None
@@ -56,6 +95,13 @@ class VersionTermsPatch(Strict):
     exclude_cancelled: StrictBool | None = None
     fcr_window_days: StrictInt | None = Field(default=None, ge=1, le=90)
     csat_good_rating: StrictInt | None = Field(default=None, ge=1, le=5)
+    tax_label: StrictStr | None = Field(default=None, min_length=1, max_length=30)
+    tax_rate_percent: PercentText | None = None
+    rounding: Rounding | None = None
+    payment_days: StrictInt | None = Field(default=None, ge=0, le=365)
+    credit_at_risk_percent: PercentText | None = None
+    credit_pool_percent: PoolPercentText | None = None
+    earn_back_months: StrictInt | None = Field(default=None, ge=1, le=12)
 
 
 class ContractIn(VersionTermsIn):
@@ -120,6 +166,12 @@ class TargetIn(Strict):
         description="The share of items that must meet this target over a month, e.g. 95.00 "
         "(empty: measured and reported, not promised).",
     )
+    credit_share_percent: PercentText | None = Field(
+        default=None,
+        description="Marks a critical service level: its share of the contract's credit pool, "
+        'as text ("25.00"); null: a key measurement without credit. Needs a promised service '
+        "level; the shares of a version add up to at most 100.",
+    )
 
 
 class TargetOut(Schema):
@@ -129,6 +181,7 @@ class TargetOut(Schema):
     duration_minutes: int | None
     deadline: dict[str, Any] | None
     service_level_percent: Decimal | None
+    credit_share_percent: Decimal | None
 
 
 class ActionIn(Strict):
@@ -234,6 +287,13 @@ class VersionOut(VersionSummary):
     exclude_cancelled: bool
     fcr_window_days: int
     csat_good_rating: int
+    tax_label: str
+    tax_rate_percent: Decimal
+    rounding: Rounding
+    payment_days: int
+    credit_at_risk_percent: Decimal | None
+    credit_pool_percent: Decimal
+    earn_back_months: int | None
     closed_at: datetime | None
     services: list[TermsOut]
     sla_policies: list[PolicyOut]

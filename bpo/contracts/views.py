@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from bpo.accounts.forms import add_validation_errors
 from bpo.accounts.roles import Permission
+from bpo.billing import queries as billing_queries
 from bpo.calendars import queries as calendar_queries
 from bpo.calendars.forms import ClientFilterForm
 from bpo.calendars.models import BusinessCalendar
@@ -251,13 +252,19 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     actor = request_actor(request)
     version = _version_or_404(request, version_id)
     can_manage = actor.can(Permission.MANAGE_CONTRACTS, client_id=version.client_id)
+    terms = list(version.terms.all())
+    sees_prices = actor.can(Permission.VIEW_BILLING, client_id=version.client_id)
     return render(
         request,
         "contracts/version_detail.html",
         {
             "version": version,
             "contract": version.contract,
-            "terms": list(version.terms.all()),
+            "terms": terms,
+            "rate_cards": _rate_cards(actor, version, terms) if sees_prices else None,
+            "can_price": version.is_editable
+            and actor.can(Permission.MANAGE_BILLING, client_id=version.client_id),
+            "sees_billing_terms": sees_prices or can_manage,
             "policies": [
                 {"policy": policy, **policy_table(policy)} for policy in version.policies.all()
             ],
@@ -303,6 +310,20 @@ def version_activate(request: HttpRequest, version_id: int) -> HttpResponse:
             "any, is superseded.",
         )
     return redirect("contracts:version", version_id=version.pk)
+
+
+def _rate_cards(
+    actor: Actor, version: ContractVersion, terms: list[ServiceTerms]
+) -> list[dict[str, Any]]:
+    """Each service of the version with its rate card (None: not priced yet)."""
+    cards = {
+        card.service_id: card
+        for card in billing_queries.rate_cards_of(actor=actor, version=version)
+    }
+    rows: list[dict[str, Any]] = [
+        {"service": t.service, "card": cards.pop(t.service_id, None)} for t in terms
+    ]
+    return rows + [{"service": card.service, "card": card} for card in cards.values()]
 
 
 def _render_version_form(
@@ -450,6 +471,8 @@ def policy_table(policy: SlaPolicy) -> dict[str, Any]:
         text = target.describe()
         if target.service_level_percent is not None:
             text += f", {format_percent(target.service_level_percent)} of items"
+        if target.credit_share_percent is not None:
+            text += f"; critical: {format_percent(target.credit_share_percent)} of the credit pool"
         cells[(target.priority, target.metric)] = text
     return {
         "metrics": [metric.label for metric in TABLE_METRICS],

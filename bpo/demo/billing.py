@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
@@ -32,7 +33,7 @@ TERMS = {
 # The critical service levels and their shares of the credit pool; the others are reported.
 CRITICAL = {("urgent", "first_response"): "40", ("high", "first_response"): "30"}
 CRITICAL[("normal", "resolution")] = "30"
-CHARGES = [
+CHARGES: list[dict[str, Any]] = [
     {
         "label": "Resolved contacts by e-mail",
         "model": "per_transaction",

@@ -60,6 +60,7 @@ def client_page(request: HttpRequest, client_id: int) -> HttpResponse:
             "client": client,
             "cards": cards,
             "can_request": actor.can(Permission.REQUEST_WORK, client_id=client_id),
+            "can_see_invoices": actor.can(Permission.VIEW_BILLING, client_id=client_id),
         },
     )
 

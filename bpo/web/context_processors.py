@@ -31,6 +31,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items.append(
         ("Clients" if actor.is_provider else "My company", reverse("tenancy:list"), "buildings")
     )
+    if actor.can(Permission.VIEW_BILLING):
+        items.append(
+            ("Billing" if actor.is_provider else "Invoices", reverse("billing:list"), "receipt")
+        )
     if actor.client_ids:
         items.append(("Contracts", reverse("contracts:list"), "file-earmark-text"))
         items.append(("Calendars", reverse("calendars:list"), "calendar-week"))

@@ -63,6 +63,14 @@ def format_money(amount: Decimal, currency: str, locale: str | None = None) -> s
     return format_currency(amount, currency, locale=locale or reader_locale.get())
 
 
+def format_unit_price(amount: Decimal, currency: str, locale: str | None = None) -> str:
+    """A price per unit for the reader: like :func:`format_money`, but its finer decimals are
+    kept ('€0.045' per minute), since a unit price is not an amount to pay."""
+    return format_currency(
+        amount, currency, locale=locale or reader_locale.get(), decimal_quantization=False
+    )
+
+
 def format_number(value: Decimal | int, locale: str | None = None) -> str:
     """A quantity for the reader, with the decimals it has ('1,234.5' in en, '1.234,5' in de)."""
     return format_decimal(value, locale=locale or reader_locale.get(), decimal_quantization=False)
