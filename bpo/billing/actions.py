@@ -17,7 +17,7 @@ from django.utils import timezone
 from bpo.accounts.roles import Permission, Role
 from bpo.audit.log import record, snapshot
 from bpo.billing import invoicing, rating
-from bpo.billing.metering import Window, usage_meter
+from bpo.billing.metering import Window, usage_meter_all
 from bpo.billing.models import (
     Invoice,
     InvoiceDelivery,
@@ -36,7 +36,6 @@ from bpo.contracts.models import (
     ContractVersion,
     RateCard,
     Service,
-    SlaTarget,
     VersionStatus,
 )
 from bpo.portal.queries import zone_of
@@ -197,14 +196,9 @@ def version_billing_problems(version: ContractVersion) -> list[str]:
         for charge in charges:
             for field, problem in charge_problems(charge).items():
                 problems.append(f"{card.service.name}, {charge.label}: {field}: {problem}")
-    shares = [
-        share
-        for share in SlaTarget.objects.filter(
-            policy__version=version, credit_share_percent__isnull=False
-        ).values_list("credit_share_percent", flat=True)
-        if share is not None
-    ]
-    total = sum(shares, Decimal(0))
+    # Counted as the invoice counts them: a policy two services share is two sets of levels.
+    shares = [target.credit_share_percent for _, target in invoicing.critical_levels(version)]
+    total = sum((share for share in shares if share is not None), Decimal(0))
     if total > 100:
         problems.append(
             f"The critical service levels' credit shares add up to {total}%, more than the "
@@ -329,12 +323,14 @@ def _compute(invoice: Invoice, version: ContractVersion, now: datetime) -> None:
         )
     Usage.objects.filter(client_id=invoice.client_id, invoice=invoice).update(invoice=None)
     services = [card.service for card in cards]
+    by_zone: dict[ZoneInfo, list[Service]] = {}
     for service in services:
+        by_zone.setdefault(zone_of(service), []).append(service)
+    for zone, metered in by_zone.items():
         # The month and the one before: late changes to last month's work are caught too.
-        window = Window(
-            invoice.period_start - relativedelta(months=1), invoice.period_end, zone_of(service)
-        )
-        usage_meter(service=service, window=window, now=now)
+        # The services of one zone are metered together: their sessions are read once.
+        window = Window(invoice.period_start - relativedelta(months=1), invoice.period_end, zone)
+        usage_meter_all(services=metered, window=window, now=now)
     Usage.objects.filter(
         client_id=invoice.client_id,
         service__in=services,
@@ -489,6 +485,11 @@ def invoice_mark_paid(*, actor: Actor, invoice: Invoice, paid_on: date | None = 
         now = timezone.now()
         if paid_on is not None and paid_on > now.date() + timedelta(days=1):
             raise ValidationError({"paid_on": f"{paid_on} lies in the future."})
+        issued_on = locked.issued_at.date() if locked.issued_at else None
+        if paid_on is not None and issued_on is not None and paid_on < issued_on:
+            raise ValidationError(
+                {"paid_on": f"{paid_on} lies before the invoice was issued ({issued_on})."}
+            )
         locked.status = InvoiceStatus.PAID
         locked.paid_at = (
             datetime.combine(paid_on, datetime.min.time(), ZoneInfo("UTC")) if paid_on else now

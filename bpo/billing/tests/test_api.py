@@ -253,11 +253,15 @@ def test_the_life_of_an_invoice_through_the_api(world, finance, draft_version):
         exports = AuditEntry.objects.filter(action="billing.exported").count()
     assert exports == 2
 
-    paid = send(
-        finance, "POST", f"/api/v1/invoices/{invoice['id']}/paid", {"paid_on": "2026-11-02"}
+    before_issue = str(date.fromisoformat(issued["issued_at"][:10]) - timedelta(days=1))
+    early = send(
+        finance, "POST", f"/api/v1/invoices/{invoice['id']}/paid", {"paid_on": before_issue}
     )
+    assert early.status_code == 422 and "before the invoice was issued" in early.content.decode()
+    paid_on = issued["issued_at"][:10]
+    paid = send(finance, "POST", f"/api/v1/invoices/{invoice['id']}/paid", {"paid_on": paid_on})
     assert paid.status_code == 200, paid.content
-    assert paid.json()["status"] == "paid" and paid.json()["paid_at"].startswith("2026-11-02")
+    assert paid.json()["status"] == "paid" and paid.json()["paid_at"].startswith(paid_on)
 
     # A credit note corrects the paid invoice: part of it, then what is left.
     field_error(

@@ -560,3 +560,24 @@ def test_activation_refuses_an_empty_rate_card_and_shares_above_the_pool(world):
                 name="Q",
                 targets=[{**CRITICAL[0], "credit_share_percent": Decimal("120")}],
             )
+
+
+def test_a_policy_two_services_share_counts_its_shares_for_each(world):
+    shares = [{**CRITICAL[0], "credit_share_percent": Decimal("60")}]
+    contract, _ = billed_contract(
+        world, world.own, [FEE], targets=shares, activate=False, **CREDIT_TERMS
+    )
+    with acting_as(world.actor("admin")) as admin:
+        version = contract.versions.get()
+        terms = version.terms.get()
+        contracts.service_add(
+            actor=admin,
+            version=version,
+            key="second",
+            name="Second",
+            process_type="task",
+            calendar=terms.calendar,
+            sla_policy_id=terms.sla_policy_id,
+        )
+        with pytest.raises(ValidationError, match=r"add up to 120\.00%"):
+            contracts.contract_version_activate(actor=admin, version=version)

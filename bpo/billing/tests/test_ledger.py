@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pypdfium2
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from bpo.billing import actions as billing
@@ -171,3 +172,11 @@ def test_a_reopened_item_resolved_next_month_is_not_billed_again(world):
         work.work_item_transition(actor=admin, item=item, state="resolved")
     october = draft(world, contract, date(2026, 10, 1))
     assert october.net == 0
+
+
+def test_an_invoice_is_not_paid_before_it_was_issued(world, september):
+    with acting_as(world.actor("finance")) as finance, pytest.raises(ValidationError) as raised:
+        billing.invoice_mark_paid(
+            actor=finance, invoice=september, paid_on=september.issued_at.date() - timedelta(days=1)
+        )
+    assert "before the invoice was issued" in raised.value.message_dict["paid_on"][0]
