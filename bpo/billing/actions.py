@@ -63,7 +63,6 @@ CHARGE_FIELDS = (
     "reduced_rate",
 )
 PREFIX = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
-FROZEN = (InvoiceStatus.APPROVED, InvoiceStatus.ISSUED, InvoiceStatus.PAID)
 
 
 # --- Rate cards ------------------------------------------------------------------------------
@@ -377,6 +376,7 @@ def _locked(invoice: Invoice, *allowed: str) -> Invoice:
 
 def invoice_recompute(*, actor: Actor, invoice: Invoice) -> Invoice:
     """Compute a draft again from the usage as it is now."""
+    actor.require(Permission.MANAGE_BILLING, client_id=invoice.client_id)
     if invoice.kind != InvoiceKind.INVOICE:
         raise ValidationError({"status": "A credit note is written, not computed."})
     if invoice.status != InvoiceStatus.DRAFT:
@@ -513,6 +513,14 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
         raise ValidationError({"reason": "Say why the invoice is void; the client may read it."})
     with transaction.atomic():
         locked = _locked(invoice, InvoiceStatus.DRAFT, InvoiceStatus.APPROVED, InvoiceStatus.ISSUED)
+        notes = [n.title for n in locked.credit_notes.exclude(status=InvoiceStatus.VOID)]
+        if notes:
+            raise ValidationError(
+                {
+                    "status": f"{locked.title} has credit notes ({', '.join(notes)}): void "
+                    "them first, or correct the invoice with a further credit note."
+                }
+            )
         before = locked.status
         locked.status = InvoiceStatus.VOID
         locked.voided_at = timezone.now()
@@ -606,11 +614,6 @@ def credit_note_create(
             after={"corrects": locked.title, "net": note.net, "reason": reason},
         )
     return note
-
-
-def credit_note_approve(*, actor: Actor, note: Invoice) -> Invoice:
-    """Approving a credit note is approving an invoice (named for the API's sake)."""
-    return invoice_approve(actor=actor, invoice=note)
 
 
 def _amount(value: Any, currency: str, rounding: str) -> Decimal:

@@ -76,9 +76,9 @@ def invoice_csv_rows(invoice: Invoice) -> list[list[object]]:
                 line.kind,
                 spreadsheet_safe(line.service.name if line.service else ""),
                 spreadsheet_safe(line.description),
-                line.quantity.normalize(),
+                f"{line.quantity.normalize():f}",
                 line.unit,
-                line.unit_price.normalize(),
+                f"{line.unit_price.normalize():f}",
                 amount(line.amount),
                 invoice.currency,
             ]

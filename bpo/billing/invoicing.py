@@ -45,7 +45,11 @@ class Draft:
     lines: list[InvoiceLine]
 
     def add(self, kind: str, description: str, priced: Priced, unit: str = "", **refs: Any) -> None:
-        amount = rating.round_money(priced.amount, self.invoice.currency, self.version.rounding)
+        # The amount is the quantity shown times the unit price, so the line checks out.
+        quantity = priced.quantity.quantize(Decimal("0.0001"))
+        amount = rating.round_money(
+            quantity * priced.unit_price, self.invoice.currency, self.version.rounding
+        )
         self.lines.append(
             InvoiceLine(
                 client_id=self.invoice.client_id,
@@ -53,7 +57,7 @@ class Draft:
                 position=len(self.lines) + 1,
                 kind=kind,
                 description=description[:300],
-                quantity=priced.quantity.quantize(Decimal("0.0001")),
+                quantity=quantity,
                 unit=unit,
                 unit_price=priced.unit_price,
                 amount=amount,

@@ -145,6 +145,11 @@ def price(charge: Charge, quantity: Decimal) -> list[tuple[str, Priced]]:
         if adjustment is not None:
             parts.append(("baseline", adjustment))
         return parts
+    if quantity < 0 and charge.tiering != "flat":
+        # Only corrections of earlier months (usage that went away) make a month negative:
+        # they are given back at the first tier's price, which tiers cannot price.
+        price = tiers_of(charge.tiers)[0].price
+        return [("charge", Priced(quantity, price, "correction of usage billed before"))]
     if charge.tiering == "graduated":
         return [("charge", part) for part in rating.graduated(quantity, tiers_of(charge.tiers))]
     if charge.tiering == "volume":

@@ -36,6 +36,9 @@ from bpo.tenancy.context import Actor
 from bpo.work.models import WorkItem, WorkSession
 from bpo.workforce.models import LOGGED_IN, PresenceSpan
 
+# How far before its month a line's late usage can lie (drafts meter the month before theirs;
+# an invoice voided and billed again later can carry a little older usage).
+LATE_MONTHS = 12
 # Invoices and credit notes that count as revenue: sent to the client and not cancelled.
 BILLED = (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
 
@@ -44,9 +47,9 @@ def _visible(actor: Actor, invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """Narrow to the clients where the actor may see billing; drafts stay with finance."""
     seen = [c for c in actor.client_ids if actor.can(Permission.VIEW_BILLING, client_id=c)]
     hidden_drafts = [c for c in seen if not actor.can(Permission.MANAGE_BILLING, client_id=c)]
-    return invoices.filter(client_id__in=seen).exclude(
-        Q(client_id__in=hidden_drafts) & ~Q(status__in=CLIENT_VISIBLE)
-    )
+    # The client sees what was sent to them: a void invoice only if it had been issued.
+    sent = Q(status__in=CLIENT_VISIBLE, issued_at__isnull=False)
+    return invoices.filter(client_id__in=seen).exclude(Q(client_id__in=hidden_drafts) & ~sent)
 
 
 def invoices_of(
@@ -133,6 +136,10 @@ def usage_days(*, actor: Actor, line_id: int) -> tuple[InvoiceLine, list[UsageDa
 
 def _day_window(line: InvoiceLine, day: date) -> Window:
     assert line.service is not None
+    # Usage of a line lies in its month or, late, in the months just before it.
+    earliest = line.invoice.period_start - relativedelta(months=LATE_MONTHS)
+    if not earliest <= day <= line.invoice.period_end:
+        raise Http404(f"The line has no usage on {day}.")
     return Window(day, day, zone_of(line.service))
 
 

@@ -17,6 +17,7 @@ from babel.numbers import get_currency_precision
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
+from bpo.accounts.roles import Permission
 from bpo.apitypes import (
     AmountText,
     DbId,
@@ -31,6 +32,7 @@ from bpo.billing.models import InvoiceKind, InvoiceStatus, LineKind, Meter
 from bpo.contracts.models import ChargeModel, Priority, Tiering
 from bpo.contracts.schemas import ServiceOut
 from bpo.paging import PageParams
+from bpo.tenancy.context import request_actor
 from bpo.work.models import Channel
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -402,11 +404,17 @@ class UsageItemPage(Schema):
     next_cursor: int | None
 
 
+def _names_agents(obj: Any, context: Any) -> bool:
+    """Agents are named to the provider's staff; the client reads only that an agent worked
+    (who works for which clients is the provider's to know)."""
+    return request_actor(context["request"]).can(Permission.VIEW_AGENTS)
+
+
 class UsageSessionOut(Schema):
     id: int
     item_id: int
     item_title: str
-    agent_id: int
+    agent_id: int | None = Field(description="Empty for the client's users.")
     agent_name: str
     started_at: datetime
     ended_at: datetime | None
@@ -417,8 +425,12 @@ class UsageSessionOut(Schema):
         return str(obj.item.title)
 
     @staticmethod
-    def resolve_agent_name(obj: Any) -> str:
-        return str(obj.agent.full_name)
+    def resolve_agent_id(obj: Any, context: Any) -> int | None:
+        return int(obj.agent_id) if _names_agents(obj, context) else None
+
+    @staticmethod
+    def resolve_agent_name(obj: Any, context: Any) -> str:
+        return str(obj.agent.full_name) if _names_agents(obj, context) else "An agent"
 
 
 class UsageSessionPage(Schema):
@@ -428,19 +440,19 @@ class UsageSessionPage(Schema):
 
 class PresenceSpanOut(Schema):
     id: int
-    agent_id: int
+    agent_id: int | None = Field(description="Empty for the client's users.")
     agent_name: str
     presence: str
     started_at: datetime
     ended_at: datetime | None = Field(description="Empty: still logged in.")
 
     @staticmethod
-    def resolve_agent_id(obj: Any) -> int:
-        return int(obj.user_id)
+    def resolve_agent_id(obj: Any, context: Any) -> int | None:
+        return int(obj.user_id) if _names_agents(obj, context) else None
 
     @staticmethod
-    def resolve_agent_name(obj: Any) -> str:
-        return str(obj.user.full_name)
+    def resolve_agent_name(obj: Any, context: Any) -> str:
+        return str(obj.user.full_name) if _names_agents(obj, context) else "An agent"
 
 
 class PresenceSpanPage(Schema):

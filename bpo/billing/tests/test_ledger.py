@@ -34,7 +34,7 @@ from bpo.tenancy.scoping import all_clients_unscoped
 from bpo.work import actions as work
 from bpo.work.models import WorkItem
 from bpo.workforce import actions as workforce
-from bpo.workforce.models import PresenceSpan
+from bpo.workforce.models import Certification, PresenceSpan
 
 
 def test_metering_again_appends_nothing_and_a_change_appends_its_difference(world):
@@ -180,3 +180,51 @@ def test_an_invoice_is_not_paid_before_it_was_issued(world, september):
             actor=finance, invoice=september, paid_on=september.issued_at.date() - timedelta(days=1)
         )
     assert "before the invoice was issued" in raised.value.message_dict["paid_on"][0]
+
+
+def test_an_invoice_with_credit_notes_is_not_voided(world, september):
+    with acting_as(world.actor("finance")) as finance:
+        billing.credit_note_create(actor=finance, invoice=september, reason="x", amount="1.00")
+        with pytest.raises(ValidationError, match="has credit notes"):
+            billing.invoice_void(actor=finance, invoice=september, reason="wrong")
+
+
+def test_the_client_never_sees_a_draft_even_voided(world):
+    from bpo.billing import queries
+
+    contract, _ = billed_contract(world, world.own, [per_item()])
+    invoice = draft(world, contract)
+    with acting_as(world.actor("finance")) as finance:
+        billing.invoice_void(actor=finance, invoice=invoice, reason="internal test")
+    with acting_as(world.actor("client_admin")) as client_admin:
+        assert not queries.invoices_of(actor=client_admin).exists()
+
+
+def test_a_line_reads_quantity_times_price(world):
+    fte = {"label": "FTE", "model": "per_fte", "unit_price": "4000.00", "fte_hours": "160"}
+    contract, service = billed_contract(world, world.own, [fte])
+    agent = world.people["agent"]
+    with acting_as(world.actor("admin")):
+        Certification.objects.create(client_id=service.client_id, user=agent, service=service)
+        PresenceSpan.objects.create(
+            user=agent,
+            presence="available",
+            started_at=NOON,
+            ended_at=NOON + timedelta(minutes=100),
+        )
+    with acting_as(world.actor("admin")):
+        (line,) = draft(world, contract).lines.all()
+    # 100 min = 1.6667 h / 160 = 0.0104 FTE (shown) × 4000.00 = 41.60
+    assert (line.quantity, line.amount) == (Decimal("0.0104"), Decimal("41.60"))
+
+
+def test_a_day_far_from_the_invoice_has_no_usage(world, september):
+    from django.http import Http404
+
+    from bpo.billing import queries
+
+    with acting_as(world.actor("finance")) as finance:
+        line = september.lines.first()
+        for day in (date(9999, 12, 31), date(1, 1, 1)):
+            with pytest.raises(Http404):
+                queries.usage_items(actor=finance, line_id=line.pk, day=day)

@@ -173,6 +173,13 @@ def test_void_and_credit_note_need_a_reason_and_keep_what_was_typed(world, finan
     assert "This credit note corrects" in body and "A test order" in body and "-€2.00" in body
     assert f"/billing/invoices/{note.pk}/" in page(finance, url)  # listed on the invoice
 
+    # An invoice with a credit note is not voided behind the note's back.
+    response = finance.post(url + "void/", {"void-reason": "Sent to the wrong company"})
+    assert response.status_code == 400 and "has credit notes" in response.content.decode()
+    response = finance.post(
+        f"/billing/invoices/{note.pk}/void/", {"void-reason": "Credited the wrong invoice"}
+    )
+    assert response.status_code == 302
     response = finance.post(url + "void/", {"void-reason": "Sent to the wrong company"})
     assert response.status_code == 302
     body = page(finance, url)
