@@ -150,3 +150,14 @@ def test_bad_credit_terms_are_refused_with_the_reason(change, message):
     }
     with pytest.raises(RatingError, match=message.replace("[", r"\[").replace("]", r"\]")):
         sla_credits(**terms)
+
+
+def test_a_negative_correction_under_tiers_is_given_back_at_the_first_price():
+    from bpo.billing.pricing import price
+    from bpo.contracts.models import Charge
+
+    tiers = [{"up_to": "3", "price": "2.00"}, {"up_to": None, "price": "1.50"}]
+    for tiering in ("graduated", "volume"):
+        charge = Charge(label="Items", model="per_transaction", tiering=tiering, tiers=tiers)
+        ((kind, priced),) = price(charge, D(-1))
+        assert (kind, priced.amount) == ("charge", D("-2.00"))
