@@ -69,6 +69,16 @@ def _in_utc(value: datetime) -> datetime:
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text), AfterValidator(_in_utc)]
 
 
+def month_of(text: str, where: str = "body.month") -> date:
+    """A month written YYYY-MM, as its first day; a FieldError at ``where`` otherwise."""
+    from bpo.errors import FieldError
+
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError as exc:
+        raise FieldError(where, f"{text}: not a month.") from exc
+
+
 def changes(payload: Any, *, nullable: tuple[str, ...] = ()) -> dict[str, Any]:
     """The fields a PATCH body sets: left-out and null fields stay as they are, except the
     ``nullable`` ones, where null is a value (an open end date, no policy)."""

@@ -3,16 +3,14 @@ and revenue. Money and quantities are decimal strings both ways (see bpo.billing
 
 from __future__ import annotations
 
-import csv
-from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Status
 
-from bpo.apitypes import DbId, IsoDate, changes
-from bpo.billing import actions, documents, queries
+from bpo.apitypes import DbId, IsoDate, changes, month_of
+from bpo.billing import actions, downloads, queries
 from bpo.billing.models import Invoice
 from bpo.billing.schemas import (
     CHARGE_NULLABLE,
@@ -40,7 +38,6 @@ from bpo.contracts.models import Charge, Contract, RateCard
 from bpo.errors import FieldError, documented_errors
 from bpo.paging import PageParams, page_of
 from bpo.tenancy.context import request_actor
-from bpo.web.formatting import reader_locale
 
 router = Router(tags=["billing"])
 
@@ -59,18 +56,6 @@ def _tiers(data: dict[str, Any]) -> dict[str, Any]:
             for tier in data["tiers"]
         ]
     return data
-
-
-def _month(text: str) -> date:
-    try:
-        return date.fromisoformat(f"{text}-01")
-    except ValueError as exc:
-        raise FieldError("body.month", f"{text}: not a month.") from exc
-
-
-def _filename(invoice: Invoice, extension: str) -> str:
-    name = invoice.number or f"{invoice.kind}-{invoice.period_start:%Y-%m}-draft-{invoice.pk}"
-    return f"{invoice.contract.client.slug}-{name}.{extension}"
 
 
 # --- Rate cards --------------------------------------------------------------------------------
@@ -185,7 +170,7 @@ def draft_invoice(request: HttpRequest, payload: InvoiceIn) -> Status[Invoice]:
             "body.contract_id", f"There is no contract with id {payload.contract_id}."
         ) from exc
     started = timezone.now()
-    invoice = actions.invoice_draft(actor=actor, contract=contract, month=_month(payload.month))
+    invoice = actions.invoice_draft(actor=actor, contract=contract, month=month_of(payload.month))
     detail = queries.invoice_of(actor=actor, invoice_id=invoice.pk)
     return Status(201 if detail.created_at >= started else 200, detail)
 
@@ -276,11 +261,7 @@ def create_credit_note(
 )
 def invoice_pdf(request: HttpRequest, invoice_id: DbId) -> HttpResponse:
     invoice = queries.invoice_export(actor=request_actor(request), invoice_id=invoice_id, fmt="pdf")
-    response = HttpResponse(
-        documents.invoice_pdf(invoice, reader_locale.get()), content_type="application/pdf"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{_filename(invoice, "pdf")}"'
-    return response
+    return downloads.invoice_pdf_response(invoice)
 
 
 @router.get(
@@ -291,12 +272,7 @@ def invoice_pdf(request: HttpRequest, invoice_id: DbId) -> HttpResponse:
 )
 def invoice_csv(request: HttpRequest, invoice_id: DbId) -> HttpResponse:
     invoice = queries.invoice_export(actor=request_actor(request), invoice_id=invoice_id, fmt="csv")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(invoice, "csv")}"'
-    writer = csv.writer(response)
-    writer.writerow(documents.CSV_COLUMNS)
-    writer.writerows(documents.invoice_csv_rows(invoice))
-    return response
+    return downloads.invoice_csv_response(invoice)
 
 
 # --- The usage behind a line -------------------------------------------------------------------

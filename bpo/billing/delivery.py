@@ -20,6 +20,7 @@ from bpo.intake.actions import mail_domain
 from bpo.intake.outbox import Transport
 from bpo.tenancy.models import Provider
 from bpo.tenancy.scoping import all_clients_unscoped, client_scope
+from bpo.web.formatting import format_money
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -38,7 +39,7 @@ def invoice_message(invoice: Invoice, to: str) -> EmailMessage:
     message["Subject"] = f"{what} {invoice.number} from {provider.name}"
     message["Message-ID"] = make_msgid(domain=mail_domain())
     message["Auto-Submitted"] = "auto-generated"
-    money = documents.money(invoice.total, invoice.currency)
+    money = format_money(invoice.total, invoice.currency, documents.mailing_locale(invoice))
     due = f", due {invoice.due_date:%Y-%m-%d}" if invoice.due_date else ""
     message.set_content(
         f"Hello,\n\n{what.lower()} {invoice.number} of {provider.name} for "

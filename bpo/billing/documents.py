@@ -42,11 +42,6 @@ CSV_COLUMNS = [
 ]
 
 
-def money(amount: Decimal, currency: str, locale: str | None = None) -> str:
-    """An amount for a reader (see :func:`bpo.web.formatting.format_money`)."""
-    return format_money(amount, currency, locale)
-
-
 def mailing_locale(invoice: Invoice) -> str:
     """The locale an invoice mailed to the client is formatted in: its country's."""
     return locale_of_country(invoice.contract.client.country)
@@ -107,7 +102,7 @@ def invoice_pdf(invoice: Invoice, locale: str | None = None) -> bytes:
         return Paragraph(escape(str(value)), style)
 
     def amount(value: Decimal) -> str:
-        return money(value, invoice.currency, locale)
+        return format_money(value, invoice.currency, locale)
 
     story: list[Any] = [
         Paragraph(escape(title), h1),

@@ -27,7 +27,14 @@ from bpo.billing.models import (
     Usage,
 )
 from bpo.billing.rating import Priced, RatingError, ServiceLevelOutcome
-from bpo.contracts.models import Charge, ContractVersion, RateCard, ServiceTerms, SlaTarget
+from bpo.contracts.models import (
+    Charge,
+    ContractVersion,
+    RateCard,
+    Service,
+    ServiceTerms,
+    SlaTarget,
+)
 from bpo.portal.queries import attainment_of, service_sla_days
 from bpo.portal.reports import STATUS_ACHIEVED, STATUS_MISSED, month_last, service_level_status
 
@@ -163,7 +170,7 @@ def _credits(draft: Draft) -> None:
         (
             terms,
             target,
-            level_status(terms.service_id, target, month) == STATUS_MISSED,
+            level_status(terms.service, target, month) == STATUS_MISSED,
         )
         for terms, target in levels
     ]
@@ -227,12 +234,9 @@ def _level_name(terms: ServiceTerms, target: SlaTarget) -> str:
     )
 
 
-def level_status(service_id: int, target: SlaTarget, month: date) -> str:
+def level_status(service: Service, target: SlaTarget, month: date) -> str:
     """Whether the service achieved ``target``'s service level over ``month`` (the portal's
     rollups must be fresh)."""
-    from bpo.contracts.models import Service
-
-    service = Service.objects.get(pk=service_id)
     last = month_last(month)
     rows = [
         row
@@ -265,11 +269,10 @@ def _earn_backs(draft: Draft, months: int) -> None:
         .select_related("target", "service", "invoice")
     )
     for credit in credited:
-        assert credit.target is not None and credit.service_id is not None
+        assert credit.target is not None and credit.service is not None
         later = [missed_in + relativedelta(months=n) for n in range(1, months + 1)]
         beat = [
-            level_status(credit.service_id, credit.target, month) == STATUS_ACHIEVED
-            for month in later
+            level_status(credit.service, credit.target, month) == STATUS_ACHIEVED for month in later
         ]
         returned = rating.earn_back(-_capped(credit), beat, months)
         if returned:

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bpo.accounts.forms import add_validation_errors
 from bpo.accounts.roles import Permission
 from bpo.audit.queries import spreadsheet_safe
-from bpo.billing import actions, documents, queries
+from bpo.billing import actions, downloads, queries
 from bpo.billing.forms import (
     ChargeForm,
     CreditNoteForm,
@@ -401,11 +401,6 @@ def credit_note_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
     return _render_invoice(request, actor, invoice, {"credit_form": form}, status=400)
 
 
-def _filename(invoice: Invoice, extension: str) -> str:
-    name = invoice.number or f"{invoice.kind}-{invoice.period_start:%Y-%m}-draft-{invoice.pk}"
-    return f"{invoice.contract.client.slug}-{name}.{extension}"
-
-
 @login_required
 @require_GET
 def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
@@ -413,11 +408,7 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     actor = request_actor(request)
     actor.require(Permission.VIEW_BILLING)
     invoice = queries.invoice_export(actor=actor, invoice_id=invoice_id, fmt="pdf")
-    response = HttpResponse(
-        documents.invoice_pdf(invoice, reader_locale.get()), content_type="application/pdf"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{_filename(invoice, "pdf")}"'
-    return response
+    return downloads.invoice_pdf_response(invoice)
 
 
 @login_required
@@ -427,12 +418,7 @@ def invoice_csv(request: HttpRequest, invoice_id: int) -> HttpResponse:
     actor = request_actor(request)
     actor.require(Permission.VIEW_BILLING)
     invoice = queries.invoice_export(actor=actor, invoice_id=invoice_id, fmt="csv")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(invoice, "csv")}"'
-    writer = csv.writer(response)
-    writer.writerow(documents.CSV_COLUMNS)
-    writer.writerows(documents.invoice_csv_rows(invoice))
-    return response
+    return downloads.invoice_csv_response(invoice)
 
 
 # --- The usage and work behind a line --------------------------------------------------------

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 from ninja.responses import Status
 
-from bpo.apitypes import DbId
-from bpo.errors import FieldError, documented_errors
+from bpo.apitypes import DbId, month_of
+from bpo.errors import documented_errors
 from bpo.paging import page_of
 from bpo.portal import actions, queries
 from bpo.portal.downloads import report_csv_response, report_pdf_response
@@ -44,10 +43,7 @@ def list_reports(request: HttpRequest, params: Query[ReportListParams]) -> dict[
 def create_report(request: HttpRequest, payload: ReportIn) -> Status[ServiceReport]:
     actor = request_actor(request)
     service = queries.service_of(actor=actor, service_id=payload.service_id)
-    try:
-        month = date.fromisoformat(f"{payload.month}-01")
-    except ValueError as exc:
-        raise FieldError("body.month", f"{payload.month}: not a month.") from exc
+    month = month_of(payload.month)
     return Status(201, actions.report_generate(actor=actor, service=service, month=month))
 
 
