@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "bpo.intake",
     "bpo.portal",
     "bpo.billing",
+    "bpo.finance",
     "bpo.web",
     "bpo.demo",
 ]

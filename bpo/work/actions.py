@@ -53,7 +53,7 @@ from bpo.work.models import (
     WorkItem,
     WorkSession,
 )
-from bpo.work.signals import item_resolved, reply_written
+from bpo.work.signals import item_resolved, item_resolving, reply_written
 from bpo.workforce.models import AgentProfile, Certification, Presence
 
 MAX_TAGS = 20
@@ -635,6 +635,8 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
                     )
                 }
             )
+        if state == State.RESOLVED:
+            item_resolving.send(sender=WorkItem, item=locked)
         before = locked.state
         locked.state = state
         now = timezone.now()

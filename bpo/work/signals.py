@@ -9,3 +9,7 @@ reply_written = Signal()
 # An item was resolved (kwargs: item). The portal offers the contact a satisfaction survey;
 # receivers run in the resolution's transaction.
 item_resolved = Signal()
+
+# An item is about to be resolved (kwargs: item). A receiver that finds it may not be yet (a
+# filing without its evidence) raises ValidationError naming what is missing; the state stays.
+item_resolving = Signal()
