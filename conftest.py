@@ -23,7 +23,7 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _attachments_in_test_directory(settings, tmp_path_factory):
-    """Uploaded files, raw mail and import files go to the test run's temporary directory,
+    """Uploaded files, raw mail, import and finance files go to the test run's temporary directory,
     never into var/."""
     settings.STORAGES = {
         **settings.STORAGES,
@@ -38,6 +38,10 @@ def _attachments_in_test_directory(settings, tmp_path_factory):
         "imports": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": tmp_path_factory.getbasetemp() / "imports"},
+        },
+        "finance": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path_factory.getbasetemp() / "finance"},
         },
     }
 

@@ -57,6 +57,7 @@ def _register_routers() -> None:
     from bpo.billing.api import router as billing_router
     from bpo.calendars.api import router as calendars_router
     from bpo.contracts.api import router as contracts_router
+    from bpo.finance.api import router as finance_router
     from bpo.intake.api import imports_router, inbound_router, mailboxes_router
     from bpo.portal.api import reports_router
     from bpo.tenancy.api import router as clients_router
@@ -89,6 +90,7 @@ def _register_routers() -> None:
     api.add_router("/access-log", access_log_router)
     api.add_router("/service-reports", reports_router)
     api.add_router("/", billing_router)
+    api.add_router("/", finance_router)
 
 
 _register_routers()

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from babel.numbers import get_currency_precision
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -128,3 +129,17 @@ PoolPercentText = Annotated[Decimal, _POOL_PERCENT[0], _POOL_PERCENT[1]]
 AmountText = Annotated[Decimal, _AMOUNT[0], _AMOUNT[1]]  # money or volumes, cents
 PriceText = Annotated[Decimal, _PRICE[0], _PRICE[1]]  # unit prices and quantities, 4 places
 HoursText = Annotated[Decimal, _HOURS[0], _HOURS[1]]
+
+
+def plain(value: Decimal | None) -> str | None:
+    """A quantity or price as text, exact and without trailing zeros ('2.5', '100')."""
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def money(value: Decimal, currency: str) -> str:
+    """An amount as text with its currency's decimals ('7.50' EUR, '1200' JPY); amounts are
+    rounded to them already, so nothing is lost."""
+    return str(value.quantize(Decimal(1).scaleb(-get_currency_precision(currency))))

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from bpo.billing.tasks import invoice_deliveries_job, invoices_monthly_job
+from bpo.finance.tasks import daily_reports_job, obligations_schedule_job
 from bpo.intake.tasks import (
     imap_poll_job,
     imports_resume_job,
@@ -48,6 +49,8 @@ PERIODIC: tuple[Periodic, ...] = (
         every=timedelta(hours=1),
         stale_after=timedelta(hours=2),
     ),
+    Periodic("obligations_schedule", obligations_schedule_job, every=timedelta(minutes=30)),
+    Periodic("daily_reports", daily_reports_job, every=timedelta(minutes=5)),
     Periodic(
         "reports_monthly",
         reports_monthly_job,

@@ -245,6 +245,16 @@ STORAGES = {
             "directory_permissions_mode": 0o700,
         },
     },
+    # Finance files: bank statements and ledger exports as uploaded, and the daily reports
+    # (PDF, CSV) made from them: one directory per client.
+    "finance": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": VAR_DIR / "finance",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -64,6 +64,9 @@ class Permission(StrEnum):
     EXPLAIN_BREACHES = "explain_breaches"
     MANAGE_BILLING = "manage_billing"
     VIEW_BILLING = "view_billing"
+    MANAGE_FINANCE = "manage_finance"
+    IMPORT_FINANCE = "import_finance"
+    VIEW_FINANCE = "view_finance"
 
 
 PERMISSION_DESCRIPTIONS = {
@@ -85,6 +88,10 @@ PERMISSION_DESCRIPTIONS = {
     Permission.EXPLAIN_BREACHES: "explain why a service level target was missed, for the client",
     Permission.MANAGE_BILLING: "set rate cards and make, approve, issue and correct invoices",
     Permission.VIEW_BILLING: "see rate cards, invoices and the usage behind them",
+    Permission.MANAGE_FINANCE: "set up bank accounts, file mappings, matching rules and the "
+    "close and filing calendar",
+    Permission.IMPORT_FINANCE: "import bank statements and ledger entries",
+    Permission.VIEW_FINANCE: "see statements, ledger entries, reconciliation and daily reports",
 }
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -131,4 +138,22 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # the rate cards they are priced by). Agents and client viewers see no money.
     Permission.MANAGE_BILLING: frozenset({Role.ADMIN, Role.FINANCE}),
     Permission.VIEW_BILLING: frozenset({Role.ADMIN, Role.FINANCE, Role.CLIENT_ADMIN}),
+    # The finance back office: the provider's managers set it up for a client; agents and the
+    # client's admin bring the files in (the client through the portal or API); everyone who
+    # works on or for the client reads its reconciliation and daily reports.
+    Permission.MANAGE_FINANCE: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.IMPORT_FINANCE: frozenset(
+        {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.CLIENT_ADMIN}
+    ),
+    Permission.VIEW_FINANCE: frozenset(
+        {
+            Role.ADMIN,
+            Role.MANAGER,
+            Role.AGENT,
+            Role.QA,
+            Role.FINANCE,
+            Role.CLIENT_ADMIN,
+            Role.CLIENT_VIEWER,
+        }
+    ),
 }

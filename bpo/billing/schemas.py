@@ -13,7 +13,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
@@ -27,6 +26,8 @@ from bpo.apitypes import (
     PriceText,
     StrictDbId,
     Text,
+    money,
+    plain,
 )
 from bpo.billing.models import InvoiceKind, InvoiceStatus, LineKind, Meter
 from bpo.contracts.models import ChargeModel, Priority, Tiering
@@ -36,20 +37,6 @@ from bpo.tenancy.context import request_actor
 from bpo.work.models import Channel
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-
-
-def plain(value: Decimal | None) -> str | None:
-    """A quantity or price as text, exact and without trailing zeros ('2.5', '100')."""
-    if value is None:
-        return None
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
-def money(value: Decimal, currency: str) -> str:
-    """An amount as text with its currency's decimals ('7.50' EUR, '1200' JPY); amounts are
-    rounded to them already, so nothing is lost."""
-    return str(value.quantize(Decimal(1).scaleb(-get_currency_precision(currency))))
 
 
 class Strict(Schema):

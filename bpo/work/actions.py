@@ -140,6 +140,7 @@ class ItemDetails(TypedDict, total=False):
     language: str
     required_skills: dict[str, int] | None
     channel: str
+    deadline_at: datetime | None
 
 
 def work_item_create(*, actor: Actor, service: Service, **details: Unpack[ItemDetails]) -> WorkItem:
@@ -250,6 +251,7 @@ def _create(
     channel: str = Channel.API,
     origin: str = "",
     fields_required: bool = True,
+    deadline_at: datetime | None = None,
     **details: Any,
 ) -> WorkItem:
     """Create the item, its first timeline entry and SLA clocks, audited; route it."""
@@ -284,6 +286,7 @@ def _create(
         queue=queue,
         parent=parent,
         channel=channel,
+        deadline_at=deadline_at,
         **checked,
     )
     try:
@@ -365,6 +368,35 @@ def work_items_create_many(
     work_item_create gives them; the batch is one audit entry naming every item (and
     ``source``, the import it came from). The caller owns the transaction."""
     actor.require(Permission.REQUEST_WORK, client_id=service.client_id)
+    return _create_many(actor, service, terms, rows, queue=queue, channel=channel, source=source)
+
+
+def channel_items_create_many(
+    *,
+    service: Service,
+    terms: ServiceTerms,
+    rows: list[dict[str, Any]],
+    origin: str,
+    source: Any = None,
+) -> CreatedMany:
+    """Many items the system itself takes in (a reconciliation's open bank lines): as
+    work_items_create_many, with no user on the timeline and ``origin`` in the audit log."""
+    return _create_many(
+        None, service, terms, rows, queue=None, channel=Channel.API, source=source, origin=origin
+    )
+
+
+def _create_many(
+    actor: Actor | None,
+    service: Service,
+    terms: ServiceTerms,
+    rows: list[dict[str, Any]],
+    *,
+    queue: Queue | None,
+    channel: str,
+    source: Any,
+    origin: str = "",
+) -> CreatedMany:
     ensure_client_in_scope(service.client_id)
     if terms.service_id != service.pk:
         raise ValueError(f"Terms {terms.pk} are not the terms of service {service.pk}.")
@@ -399,14 +431,14 @@ def work_items_create_many(
     pending = clocks.prepare_many(items, now)
     insert_many(items)
     clocks.start_many(pending)
-    user = actor.user
+    user_id = actor.user.pk if actor else None
     insert_rows(
         Event,
         [
             {
                 "client_id": client_id,
                 "item_id": item.pk,
-                "actor_id": user.pk,
+                "actor_id": user_id,
                 "kind": EventKind.CREATED,
                 "body": item.description,
                 "at": now,
@@ -431,6 +463,7 @@ def work_items_create_many(
                 "items": [item.pk for item in items],
                 "skipped_external_refs": sorted(rows[i]["external_ref"] for i in skipped),
             },
+            actor_email=origin,
         )
         if queue.routing == Routing.PUSH:
             for item in items:  # the first one nobody can take ends it: all agents are full
@@ -622,6 +655,16 @@ def work_item_bulk_create(
 def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: str = "") -> WorkItem:
     """Move an item through its life cycle (new, open, pending, resolved, closed, cancelled)."""
     actor.require(Permission.HANDLE_WORK, client_id=item.client_id)
+    return _transition(actor, item, state, reason)
+
+
+def system_transition(item: WorkItem, state: str, *, reason: str) -> WorkItem:
+    """The system moves an item on (a deliverable it produced itself, a line matched later);
+    the timeline shows no user and the reason."""
+    return _transition(None, item, state, reason)
+
+
+def _transition(actor: Actor | None, item: WorkItem, state: str, reason: str) -> WorkItem:
     state = str(getattr(state, "value", state))
     with transaction.atomic():
         locked = WorkItem.objects.select_for_update().get(pk=item.pk)

@@ -105,7 +105,8 @@ def _new_clock(item: WorkItem, target: SlaTarget, now: datetime, cycle: int = 1)
     measure = Measure(item)
     if target.metric == Metric.DEADLINE:
         assert target.deadline is not None
-        clock.due_at = deadline_due(
+        # A deadline the work states itself (a filing's due date) wins over the service's rule.
+        clock.due_at = item.deadline_at or deadline_due(
             target.deadline, now, measure.business, measure.calendar.time_zone
         )
         policy = policy_of(item)
@@ -152,10 +153,10 @@ def prepare_many(items: list[WorkItem], now: datetime) -> list[tuple[WorkItem, l
     what start() would give each, computed once per priority (items of one priority and terms
     get the same due times). Sets each item's ``due_at``; start_many saves the clocks once the
     items have their ids."""
-    templates: dict[tuple[int, str], list[SlaClock]] = {}
+    templates: dict[tuple[int, str, datetime | None], list[SlaClock]] = {}
     prepared = []
     for item in items:
-        key = (item.terms_id, item.priority)
+        key = (item.terms_id, item.priority, item.deadline_at)
         if key not in templates:
             clocks = [
                 _new_clock(item, target, now)

@@ -171,6 +171,12 @@ class WorkItem(ClientOwnedModel):
         output_field=models.DateTimeField(),
         db_persist=True,
     )
+    deadline_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A deadline the work itself states (a filing's due date): the service's "
+        "deadline target is measured against it instead of the target's rule.",
+    )
     custom_fields = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     external_ref = models.CharField(max_length=120, blank=True)
