@@ -182,4 +182,4 @@ def seed_agreements(
                     **service,
                 )
             contracts.contract_version_activate(actor=actor, version=version)
-        progress(f"[4/8] agreements of {client.name}: {spec['contract']['reference']}")
+        progress(f"[4/9] agreements of {client.name}: {spec['contract']['reference']}")

@@ -77,7 +77,7 @@ def seed_billing(*, admin: User, progress: Callable[[str], None]) -> None:
     with acting_as(actor_for(admin)) as actor:
         contract = Contract.objects.get(reference=CONTRACT)
         if Invoice.objects.filter(contract=contract).exists():
-            progress("[8/8] billing: already there")
+            progress("[8/9] billing: already there")
             return
         active = contract.versions.get(status=VersionStatus.ACTIVE)
         if not active.rate_cards.exists():
@@ -96,7 +96,7 @@ def seed_billing(*, admin: User, progress: Callable[[str], None]) -> None:
                 for charge in CHARGES:
                     billing.charge_add(actor=actor, rate_card=card, **charge)
             contracts.contract_version_activate(actor=actor, version=version)
-        progress(f"[8/8] billing: {CONTRACT} priced by its rate card, credits on 3 levels")
+        progress(f"[8/9] billing: {CONTRACT} priced by its rate card, credits on 3 levels")
         today = timezone.localdate()
         this_month = today.replace(day=1)
         for month in (this_month - relativedelta(months=2), this_month - relativedelta(months=1)):
@@ -105,7 +105,7 @@ def seed_billing(*, admin: User, progress: Callable[[str], None]) -> None:
             invoice = billing.invoice_issue(actor=actor, invoice=invoice)
             if month < this_month - relativedelta(months=1):
                 invoice = billing.invoice_mark_paid(actor=actor, invoice=invoice)
-            progress(f"[8/8] billing: {_describe(invoice, month)}")
+            progress(f"[8/9] billing: {_describe(invoice, month)}")
 
 
 def _describe(invoice: Invoice, month: date) -> str:

@@ -52,7 +52,7 @@ def seed_history(*, admin: User, progress: Callable[[str], None]) -> None:
         if WorkItem.objects.filter(
             service=service, created_at__lt=now - timedelta(days=1)
         ).exists():
-            progress("[7/8] history: already there")
+            progress("[7/9] history: already there")
             return
         rng = random.Random(SEED)  # noqa: S311 (demo data, not secrets)
         agent = User.objects.get(email="agent@meridian.example")
@@ -66,9 +66,9 @@ def seed_history(*, admin: User, progress: Callable[[str], None]) -> None:
                 _one_item(actor, service, agent, day, rng, busy=busy)
                 made += 1
             if number % 7 == 0 or number == len(workdays):
-                progress(f"[7/8] history: {made} items over {number}/{len(workdays)} days")
+                progress(f"[7/9] history: {made} items over {number}/{len(workdays)} days")
         made_reports = reports_monthly()
-        progress(f"[7/8] history: {made} items; {made_reports} monthly report(s) made")
+        progress(f"[7/9] history: {made} items; {made_reports} monthly report(s) made")
 
 
 def _one_item(

@@ -52,7 +52,7 @@ def seed_intake(*, admin: User, progress: Callable[[str], None]) -> None:
     actor = actor_for(admin)
     with acting_as(actor):
         if Mailbox.objects.filter(address=ADDRESS).exists():
-            progress("[6/8] intake: already there")
+            progress("[6/9] intake: already there")
             return
         service = Service.objects.get(key="nw-customer-service")
         mailbox = intake.mailbox_save(
@@ -90,6 +90,6 @@ def seed_intake(*, admin: User, progress: Callable[[str], None]) -> None:
         imports.import_start(actor=actor, job=job, enqueue=False)
         job = imports.import_run(job_id=job.pk)
     progress(
-        f"[6/8] intake: {ADDRESS}, a public form, 2 e-mails, "
+        f"[6/9] intake: {ADDRESS}, a public form, 2 e-mails, "
         f"an import of {job.items_created} rows ({job.get_status_display().lower()})"
     )

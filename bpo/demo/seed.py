@@ -17,6 +17,7 @@ from bpo.accounts.models import Assignment, Membership, User
 from bpo.accounts.roles import Role
 from bpo.demo.agreements import seed_agreements
 from bpo.demo.billing import seed_billing
+from bpo.demo.finance import seed_finance
 from bpo.demo.history import seed_history
 from bpo.demo.intake import seed_intake
 from bpo.demo.work import seed_work
@@ -95,7 +96,7 @@ def seed(progress: Callable[[str], None] = print) -> None:
                 password=DEMO_PASSWORD,
                 time_zone=PROVIDER["time_zone"],
             )
-    progress(f"[1/8] provider {PROVIDER['name']} and admin {admin.email}")
+    progress(f"[1/9] provider {PROVIDER['name']} and admin {admin.email}")
 
     with all_clients_unscoped("the demo seeder looks up clients by slug"):
         existing = {c.slug: c for c in Client.objects.all()}
@@ -103,7 +104,7 @@ def seed(progress: Callable[[str], None] = print) -> None:
         if spec["slug"] not in existing:
             with acting_as(actor_for(admin)) as actor:
                 existing[spec["slug"]] = clients.client_create(actor=actor, **spec)
-    progress(f"[2/8] clients: {', '.join(spec['name'] for spec in CLIENTS)}")
+    progress(f"[2/9] clients: {', '.join(spec['name'] for spec in CLIENTS)}")
 
     for number, person in enumerate(PEOPLE[1:], start=1):
         with acting_as(actor_for(admin)) as actor:
@@ -124,7 +125,7 @@ def seed(progress: Callable[[str], None] = print) -> None:
             for slug in person.assigned_to:
                 if not Assignment.objects.filter(user=user, client=existing[slug]).exists():
                     people.assignment_create(actor=actor, user=user, client=existing[slug])
-        progress(f"[3/8] people {number}/{len(PEOPLE) - 1}: {person.email}")
+        progress(f"[3/9] people {number}/{len(PEOPLE) - 1}: {person.email}")
 
     with acting_as(actor_for(admin)) as actor:
         seed_agreements(actor=actor, clients=existing, progress=progress)
@@ -132,6 +133,7 @@ def seed(progress: Callable[[str], None] = print) -> None:
     seed_intake(admin=admin, progress=progress)
     seed_history(admin=admin, progress=progress)
     seed_billing(admin=admin, progress=progress)
+    seed_finance(admin=admin, clients=existing, progress=progress)
 
 
 def logins_table() -> str:

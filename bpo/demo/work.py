@@ -145,7 +145,7 @@ def seed_work(*, admin: User, clients: dict[str, Client], progress: Callable[[st
                     actor=actor, service=services[key], title=title, body=body
                 )
         if WorkItem.objects.exists():
-            progress("[5/8] work items: already there")
+            progress("[5/9] work items: already there")
             return
         front_office = actor_for(User.objects.get(email="agent@meridian.example"))
         back_office = actor_for(User.objects.get(email="accountant@meridian.example"))
@@ -163,7 +163,7 @@ def seed_work(*, admin: User, clients: dict[str, Client], progress: Callable[[st
             )
             handler = front_office if key.startswith("nw-") else back_office
             _play(handler, item, story)
-        progress(f"[5/8] work items: {len(ITEMS)} taken in for {', '.join(sorted(clients))}")
+        progress(f"[5/9] work items: {len(ITEMS)} taken in for {', '.join(sorted(clients))}")
 
 
 def _play(handler: Actor, item: WorkItem, story: str) -> None:

@@ -857,11 +857,12 @@ def match_make(
         difference = sum((x.amount for x in lines), Decimal(0)) - sum(
             (x.amount for x in entries), Decimal(0)
         )
-        if difference:
+        if difference and not (note.strip() or proposal is not None):
             raise ValidationError(
                 {
                     "entry_ids": f"The lines come to {sum(x.amount for x in lines)} and the "
-                    f"entries to {sum(x.amount for x in entries)}: {difference} apart."
+                    f"entries to {sum(x.amount for x in entries)}: {difference} apart. Say in "
+                    "the note why they belong together all the same (bank charges, a discount)."
                 }
             )
         waiting = (
@@ -882,6 +883,7 @@ def match_make(
             reasons=(list(proposal.reasons) if proposal else [])
             + [f"matched by {actor.user.email}"],
             rule=proposal.rule if proposal else None,
+            difference=difference,
             made_by=actor.user,
             made_at=timezone.now(),
             note=note.strip(),
@@ -1294,8 +1296,8 @@ def daily_report_make(
                 work.system_transition(
                     item, State.RESOLVED, reason=f"Daily financial report of {day} delivered."
                 )
-        for name in old_names:
-            transaction.on_commit(lambda name=name: _storage().delete(name))
+        if old_names:
+            transaction.on_commit(lambda: [_storage().delete(name) for name in old_names])
     return made
 
 

@@ -111,6 +111,17 @@ def list_accounts(request: HttpRequest, params: Query[ClientParams]) -> Any:
     return list(queries.accounts_visible(actor=actor, client_id=params.client_id))
 
 
+def _mapping(actor: Actor, key: str, ident: int | None) -> ColumnMapping | None:
+    if ident is None:
+        return None
+    return _in_body(
+        f"body.{key}",
+        "column mapping",
+        ident,
+        lambda: queries.mapping_get(actor=actor, mapping_id=ident),
+    )
+
+
 def _account_fields(actor: Actor, payload: AccountIn) -> dict[str, Any]:
     service = _in_body(
         "body.service_id",
@@ -120,17 +131,7 @@ def _account_fields(actor: Actor, payload: AccountIn) -> dict[str, Any]:
     )
     fields = payload.dict(exclude={"service_id", "statement_mapping_id", "ledger_mapping_id"})
     for key in ("statement_mapping_id", "ledger_mapping_id"):
-        ident = getattr(payload, key)
-        fields[key.removesuffix("_id")] = (
-            None
-            if ident is None
-            else _in_body(
-                f"body.{key}",
-                "column mapping",
-                ident,
-                lambda ident=ident: queries.mapping_get(actor=actor, mapping_id=ident),
-            )
-        )
+        fields[key.removesuffix("_id")] = _mapping(actor, key, getattr(payload, key))
     return {"service": service, **fields}
 
 

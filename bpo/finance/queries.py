@@ -5,7 +5,7 @@ ledger, reconciliation and daily reports; set-up details go with them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +14,10 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import Http404
 
 from bpo.accounts.roles import Permission
+from bpo.apitypes import money
 from bpo.audit.log import record
 from bpo.contracts.models import ProcessType, Service
+from bpo.finance import engine, reconcile
 from bpo.finance.actions import file_path
 from bpo.finance.models import (
     BankAccount,
@@ -380,3 +382,60 @@ def report_file(*, actor: Actor, report: DailyReport, fmt: str) -> tuple[str, Fi
     record("finance.report_downloaded", obj=report, after={"format": fmt})
     filename = f"daily-report-{report.service.key}-{report.day:%Y-%m-%d}.{fmt}"
     return filename, File(file_path(name).open("rb"))
+
+
+def line_candidates(*, actor: Actor, line: StatementLine, limit: int = 5) -> list[dict[str, Any]]:
+    """The best ways to settle an open bank line, best first, each with its confidence and
+    reasons: what the engine would weigh, shown to the agent who decides."""
+    actor.require(Permission.VIEW_FINANCE, client_id=line.client_id)
+    if line.match_id is not None:
+        return []
+    account = BankAccount.objects.select_related("service").get(pk=line.account_id)
+    span = timedelta(days=engine.CANDIDATE_DAYS)
+    rows = (
+        LedgerEntry.objects.filter(
+            account=account,
+            match__isnull=True,
+            entry_date__gte=line.booking_date - span,
+            entry_date__lte=line.booking_date + span,
+        )
+        .order_by()
+        .values_list(
+            "id",
+            "entry_date",
+            "amount",
+            "document_number",
+            "reference",
+            "counterparty_name",
+            "counterparty_iban",
+        )
+    )
+    entries = [
+        engine.Entry(pk, day, reconcile.to_minor(amount), document, reference, name, iban)
+        for pk, day, amount, document, reference, name, iban in rows
+    ]
+    proposals = engine.candidates(
+        engine.Line(
+            line.pk,
+            line.booking_date,
+            reconcile.to_minor(line.amount),
+            line.reference,
+            line.counterparty_name,
+            line.counterparty_iban,
+        ),
+        entries,
+        reconcile.rules_of(account.service_id),
+        reconcile.policy_of(account.service_id),
+        limit=limit,
+    )
+    return [
+        {
+            "line_ids": list(p.line_ids),
+            "entry_ids": list(p.entry_ids),
+            "confidence": f"{p.confidence:.2f}",
+            "reasons": list(p.reasons),
+            "shape": p.shape,
+            "difference": money(reconcile.from_minor(p.difference_minor), line.currency),
+        }
+        for p in proposals
+    ]

@@ -369,6 +369,7 @@ class CandidateOut(Schema):
     confidence: str
     reasons: list[str]
     shape: MatchShape
+    difference: str = Field(description="Lines minus entries (a rule's tolerance allows some).")
 
 
 # --- Close and filing calendar --------------------------------------------------------------

@@ -1,0 +1,1429 @@
+"""Web UI of finance: the back office of a client's bank accounts, ledger and close calendar.
+
+*Finance* (``/finance/``) shows, per client the actor may see (the provider's people: the
+clients they serve; the client's people: their own company, its window on the process), the
+bank accounts with their balance, what is open and what awaits approval, the due dates of the
+close and filing calendar with their state and service level, the latest daily reports, and a
+chart. An account's page takes statement and ledger files (the import's warnings and errors
+shown), lists its files, statements, open lines and entries, the engine's proposals, the
+matches awaiting a second agent, the accepted ones, and its engine runs. A line's page offers
+its candidates and a search of the open entries to match it by hand; a match made by one agent
+is approved by another (four eyes). Managers set up accounts, column mappings (read from a
+sample file), matching rules and the policy, and the calendar's obligations; filings take
+their confirmation document and reference. Daily reports open to their figures, PDF and CSV.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from bpo.accounts.forms import add_validation_errors
+from bpo.accounts.roles import Permission
+from bpo.contracts.models import ProcessType, Service
+from bpo.finance import actions, page_queries, parsers, queries, schedule
+from bpo.finance.forms import (
+    RECURRENCE_EXAMPLES,
+    AccountForm,
+    ClientFilterForm,
+    EntrySearchForm,
+    EvidenceForm,
+    LedgerUploadForm,
+    MappingForm,
+    MatchForm,
+    ObligationForm,
+    PolicyForm,
+    ReasonForm,
+    ReportMakeForm,
+    RetryForm,
+    RuleForm,
+    StatementUploadForm,
+)
+from bpo.finance.models import (
+    BankAccount,
+    DailyReport,
+    FileKind,
+    Match,
+    MatchStatus,
+    Obligation,
+    Occurrence,
+    StatementLine,
+)
+from bpo.paging import keyset_page
+from bpo.tenancy.context import Actor, request_actor
+from bpo.web.formatting import reader_locale
+from bpo.work.models import OPEN_STATES, State, WorkItem
+from bpo.work.presentation import Due, due, state_label
+
+PAGE_SIZE = 50
+RECENT_RUNS = 5
+LATEST_REPORTS = 5
+CHART_REPORTS = 30
+UPCOMING_DAYS = 30
+PLANNED_DATES = 8
+CANDIDATES_ON_ITEM = 3
+TABS = (
+    ("lines", "Open lines"),
+    ("entries", "Open entries"),
+    ("proposals", "Proposals"),
+    ("pending", "Awaiting approval"),
+    ("accepted", "Accepted"),
+    ("statements", "Statements"),
+    ("files", "Files"),
+    ("runs", "Runs"),
+)
+TAB_OF_STATUS = {
+    MatchStatus.PROPOSED: "proposals",
+    MatchStatus.PENDING: "pending",
+    MatchStatus.ACCEPTED: "accepted",
+}
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """Where to go after a step: the page it was taken on, if it is one of ours."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _account_url(account_id: int, tab: str = "") -> str:
+    url = reverse("finance:account", kwargs={"account_id": account_id})
+    return f"{url}?tab={tab}" if tab else url
+
+
+# --- Presentation helpers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """A due date of the calendar as the pages show it: its item's state and how it stands
+    against its deadline (met on time, late, or due in / overdue by)."""
+
+    occurrence: Occurrence
+    state: str
+    state_label: str
+    standing: str  # on_time, late, open, cancelled
+    due: Due | None
+    needs_evidence: bool
+    has_evidence: bool
+
+
+def due_row(occurrence: Occurrence, now: Any) -> DueRow:
+    """How one due date stands now."""
+    item = occurrence.item
+    if item.state in OPEN_STATES:
+        standing, when = "open", due(occurrence.due_at, now)
+    elif item.state == State.CANCELLED:
+        standing, when = "cancelled", None
+    else:
+        met = item.resolved_at is not None and item.resolved_at <= occurrence.due_at
+        standing, when = ("on_time" if met else "late"), None
+    return DueRow(
+        occurrence=occurrence,
+        state=item.state,
+        state_label=state_label(item.state),
+        standing=standing,
+        due=when,
+        needs_evidence=occurrence.obligation.needs_evidence,
+        has_evidence=bool(occurrence.evidence_id and occurrence.evidence_reference),
+    )
+
+
+def report_on_time(report: DailyReport) -> bool | None:
+    """Whether a report met its deliverable's deadline (None: it was not a deliverable)."""
+    if report.occurrence_id is None or report.occurrence is None:
+        return None
+    return report.generated_at <= report.occurrence.due_at
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    """A match with the rows it settles (accepted) or proposes (otherwise)."""
+
+    match: Match
+    lines: list[Any]
+    entries: list[Any]
+    lines_total: Decimal
+    entries_total: Decimal
+
+
+def match_row(match: Match) -> MatchRow:
+    accepted = match.status == MatchStatus.ACCEPTED
+    lines = list(match.lines.all() if accepted else match.proposed_lines.all())
+    entries = list(match.entries.all() if accepted else match.proposed_entries.all())
+    return MatchRow(
+        match=match,
+        lines=lines,
+        entries=entries,
+        lines_total=sum((x.amount for x in lines), Decimal(0)),
+        entries_total=sum((x.amount for x in entries), Decimal(0)),
+    )
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """A candidate match of a line: its rows, how sure, and why."""
+
+    line_ids: list[int]
+    entry_ids: list[int]
+    lines: list[Any]
+    entries: list[Any]
+    confidence: Decimal
+    reasons: list[str]
+    shape: str
+
+
+def candidate_rows(actor: Actor, line: StatementLine, limit: int | None = None) -> list[Any]:
+    """The engine's candidates for an open line, with their lines and entries."""
+    if line.match_id is not None:
+        return []
+    found = list(queries.line_candidates(actor=actor, line=line))[:limit]
+
+    def value(candidate: Any, key: str) -> Any:
+        return candidate[key] if isinstance(candidate, dict) else getattr(candidate, key)
+
+    lines, entries = page_queries.rows_of(
+        actor=actor,
+        account=line.account,
+        line_ids={i for c in found for i in value(c, "line_ids")},
+        entry_ids={i for c in found for i in value(c, "entry_ids")},
+    )
+    rows = []
+    for candidate in found:
+        line_ids = [int(i) for i in value(candidate, "line_ids")]
+        entry_ids = [int(i) for i in value(candidate, "entry_ids")]
+        rows.append(
+            CandidateRow(
+                line_ids=line_ids,
+                entry_ids=entry_ids,
+                lines=[lines[i] for i in line_ids if i in lines],
+                entries=[entries[i] for i in entry_ids if i in entries],
+                confidence=Decimal(str(value(candidate, "confidence"))),
+                reasons=list(value(candidate, "reasons") or []),
+                shape=str(value(candidate, "shape")),
+            )
+        )
+    return rows
+
+
+def item_panel(actor: Actor, item: WorkItem) -> dict[str, Any] | None:
+    """What the work item page shows of finance: the bank line an open-line item is about
+    (with its best candidates), or the obligation and evidence of a due date's item."""
+    if not actor.can(Permission.VIEW_FINANCE, client_id=item.client_id):
+        return None
+    if item.service.process_type not in (ProcessType.RECONCILIATION, ProcessType.TASK):
+        return None
+    can_handle = actor.can(Permission.HANDLE_WORK, client_id=item.client_id)
+    if item.service.process_type == ProcessType.RECONCILIATION:
+        open_line = queries.open_line_of(actor=actor, item=item)
+        if open_line is not None:
+            line = open_line.line
+            return {
+                "kind": "line",
+                "line": line,
+                "candidates": candidate_rows(actor, line, limit=CANDIDATES_ON_ITEM),
+                "matches": [
+                    match_row(m) for m in page_queries.matches_of_line(actor=actor, line=line)
+                ],
+                "can_handle": can_handle,
+            }
+    occurrence = queries.occurrence_of_item(actor=actor, item=item)
+    if occurrence is None:
+        return None
+    occurrence.item = item
+    return {
+        "kind": "occurrence",
+        "row": due_row(occurrence, timezone.now()),
+        "occurrence": occurrence,
+        "obligation": occurrence.obligation,
+        "can_handle": can_handle,
+        "evidence_form": EvidenceForm(initial={"reference": occurrence.evidence_reference}),
+    }
+
+
+# --- Overview --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    """Per client: accounts and their standing, the calendar's next due dates, the latest daily
+    reports and a chart; links to set-up for managers."""
+    actor = request_actor(request)
+    actor.require(Permission.VIEW_FINANCE)
+    clients = page_queries.finance_clients(actor=actor)
+    filter_form = ClientFilterForm(request.GET or None, clients=[(c.pk, c.name) for c in clients])
+    client_id = filter_form.client_id()
+    shown = [c for c in clients if client_id is None or c.pk == client_id]
+    ids = [c.pk for c in shown]
+    now = timezone.now()
+    today = timezone.localdate()
+    accounts: dict[int, list[Any]] = defaultdict(list)
+    for account in page_queries.account_rows(actor=actor, client_ids=ids):
+        accounts[account.client_id].append(account)
+    dues: dict[int, list[DueRow]] = defaultdict(list)
+    for occurrence in page_queries.calendar_due(
+        actor=actor, client_ids=ids, today=today, days=UPCOMING_DAYS
+    ):
+        dues[occurrence.client_id].append(due_row(occurrence, now))
+    reports: dict[int, list[DailyReport]] = defaultdict(list)
+    for report in page_queries.recent_reports(
+        actor=actor, client_ids=ids, since=today - timedelta(days=CHART_REPORTS * 2)
+    ):
+        reports[report.client_id].append(report)
+    sections = [
+        {
+            "client": client,
+            "accounts": accounts[client.pk],
+            "dues": dues[client.pk],
+            "reports": [
+                {"report": r, "on_time": report_on_time(r)}
+                for r in reports[client.pk][:LATEST_REPORTS]
+            ],
+            "chart": _overview_chart(accounts[client.pk], reports[client.pk]),
+            "chart_id": f"finance-chart-{client.pk}",
+        }
+        for client in shown
+    ]
+    return render(
+        request,
+        "finance/overview.html",
+        {
+            "sections": sections,
+            "filter_form": filter_form,
+            "client_id": client_id,
+            "show_client_filter": len(clients) > 1,
+            "can_manage": actor.can(Permission.MANAGE_FINANCE),
+            "upcoming_days": UPCOMING_DAYS,
+        },
+    )
+
+
+def _overview_chart(accounts: list[Any], reports: list[DailyReport]) -> dict[str, Any] | None:
+    """The chart of a client's section, read by finance/charts.js: the cash position of each
+    account over the last daily reports when there are some, else the reconciled and open
+    lines of each account."""
+    locale = reader_locale.get().replace("_", "-")
+    chosen = sorted(reports, key=lambda r: (r.day, r.pk))[-CHART_REPORTS:]
+    days = sorted({r.day for r in chosen})
+    if len(days) >= 2:
+        series: dict[tuple[int, str], dict[str, Any]] = {}
+        for report in chosen:
+            for account in (report.figures or {}).get("accounts", []):
+                cash = account.get("cash") or {}
+                key = (account.get("id"), cash.get("currency") or account.get("currency", ""))
+                entry = series.setdefault(
+                    key, {"label": f"{account.get('name')} ({key[1]})", "values": {}}
+                )
+                if cash.get("balance") is not None:
+                    entry["values"][report.day] = cash["balance"]
+        return {
+            "kind": "cash",
+            "title": f"Cash position over the last {len(days)} daily reports",
+            "locale": locale,
+            "labels": [f"{d:%Y-%m-%d}" for d in days],
+            "datasets": [
+                {"label": s["label"], "data": [s["values"].get(d) for d in days]}
+                for s in series.values()
+            ],
+        }
+    if not accounts:
+        return None
+    return {
+        "kind": "lines",
+        "title": "Bank lines reconciled and open, per account",
+        "locale": locale,
+        "labels": [a.name for a in accounts],
+        "datasets": [
+            {"label": "Reconciled", "data": [a.line_count - a.open_count for a in accounts]},
+            {"label": "Open", "data": [a.open_count for a in accounts]},
+        ],
+    }
+
+
+# --- An account ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """An account: its standing, file uploads, and its rows and matches a tab at a time."""
+    actor = request_actor(request)
+    actor.require(Permission.VIEW_FINANCE)
+    account = queries.account_get(actor=actor, account_id=account_id)
+    return _render_account(request, actor, account)
+
+
+def _render_account(
+    request: HttpRequest,
+    actor: Actor,
+    account: BankAccount,
+    *,
+    tab: str = "",
+    bound: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    tabs = dict(TABS)
+    tab = tab or request.GET.get("tab", "")
+    tab = tab if tab in tabs else "lines"
+    after = _int_or_none(request.GET.get("after")) if request.method == "GET" else None
+    client_id = account.client_id
+    rows: Any
+    if tab == "lines":
+        rows = queries.lines_of(actor=actor, account=account, state="open")
+    elif tab == "entries":
+        rows = queries.entries_of(actor=actor, account=account, state="open")
+    elif tab in ("proposals", "pending", "accepted"):
+        status_of = {v: k for k, v in TAB_OF_STATUS.items()}
+        rows = queries.matches_of(actor=actor, account=account, status=status_of[tab])
+    elif tab == "statements":
+        rows = queries.statements_of(actor=actor, account=account)
+    elif tab == "files":
+        rows = queries.files_of(actor=actor, account=account)
+    else:
+        rows = queries.runs_of(actor=actor, account=account)
+    page = keyset_page(rows, after=after, limit=PAGE_SIZE)
+    items: list[Any] = page.items
+    if tab in ("proposals", "pending", "accepted"):
+        items = [match_row(m) for m in page.items]
+    can_import = actor.can(Permission.IMPORT_FINANCE, client_id=client_id)
+    forms = {
+        "statement_form": StatementUploadForm(prefix="statement"),
+        "ledger_form": LedgerUploadForm(prefix="ledger"),
+        "retry_form": RetryForm(),
+        "reason_form": None,
+        "reason_match_id": None,
+        **(bound or {}),
+    }
+    return render(
+        request,
+        "finance/account.html",
+        {
+            "account": account,
+            "standing": queries.standing(actor=actor, account=account),
+            "tab": tab,
+            "tabs": TABS,
+            "page": page,
+            "items": items,
+            "first_page": after is None,
+            "next": _account_url(account.pk, tab),
+            "runs": list(queries.runs_of(actor=actor, account=account)[:RECENT_RUNS]),
+            "reconcile_waiting": page_queries.reconcile_waiting(actor=actor, account=account),
+            "can_import": can_import,
+            "can_handle": actor.can(Permission.HANDLE_WORK, client_id=client_id),
+            "can_manage": actor.can(Permission.MANAGE_FINANCE, client_id=client_id),
+            **forms,
+        },
+        status=status,
+    )
+
+
+def _imported_messages(request: HttpRequest, imported: actions.Imported, what: str) -> None:
+    source = imported.file
+    text = f"{source.filename}: {imported.written} {what} imported"
+    if imported.skipped:
+        text += f", {imported.skipped} skipped (imported before)"
+    messages.success(
+        request,
+        f"{text}. The engine reconciles the account in the background; its results show "
+        "here in a moment.",
+    )
+    for warning in imported.warnings:
+        messages.warning(request, warning)
+
+
+@login_required
+@require_POST
+def statement_upload(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Import a bank statement file into the account."""
+    actor = request_actor(request)
+    actor.require(Permission.IMPORT_FINANCE)
+    account = queries.account_get(actor=actor, account_id=account_id)
+    form = StatementUploadForm(request.POST, request.FILES, prefix="statement")
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            imported = actions.statement_import(
+                actor=actor,
+                account=account,
+                upload=upload,
+                filename=upload.name or "",
+                format=form.cleaned_data["format"] or "",
+                opening_balance=form.cleaned_data["opening_balance"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            _imported_messages(request, imported, "bank lines")
+            return redirect(_account_url(account.pk))
+    return _render_account(
+        request, actor, account, tab="files", bound={"statement_form": form}, status=400
+    )
+
+
+@login_required
+@require_POST
+def ledger_upload(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Import the client's ledger (cash book) entries of the account."""
+    actor = request_actor(request)
+    actor.require(Permission.IMPORT_FINANCE)
+    account = queries.account_get(actor=actor, account_id=account_id)
+    form = LedgerUploadForm(request.POST, request.FILES, prefix="ledger")
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            imported = actions.ledger_import(
+                actor=actor, account=account, upload=upload, filename=upload.name or ""
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            _imported_messages(request, imported, "ledger entries")
+            return redirect(_account_url(account.pk, "entries"))
+    return _render_account(
+        request, actor, account, tab="files", bound={"ledger_form": form}, status=400
+    )
+
+
+@login_required
+@require_POST
+def file_retry(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Import a failed file again (after its mapping was mended)."""
+    actor = request_actor(request)
+    actor.require(Permission.IMPORT_FINANCE)
+    source = queries.file_get(actor=actor, file_id=file_id)
+    account = queries.account_get(actor=actor, account_id=source.account_id)
+    form = RetryForm(request.POST)
+    if form.is_valid():
+        try:
+            if source.kind == FileKind.LEDGER:
+                imported = actions.ledger_file_import(actor=actor, source=source)
+            else:
+                imported = actions.statement_file_import(
+                    actor=actor,
+                    source=source,
+                    opening_balance=form.cleaned_data["opening_balance"],
+                )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            what = "ledger entries" if source.kind == FileKind.LEDGER else "bank lines"
+            _imported_messages(request, imported, what)
+    else:
+        messages.error(request, "The opening balance is not an amount.")
+    return redirect(_account_url(account.pk, "files"))
+
+
+@login_required
+@require_POST
+def reconcile_now(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Run the engine over the account's open lines and entries now."""
+    actor = request_actor(request)
+    actor.require(Permission.HANDLE_WORK)
+    account = queries.account_get(actor=actor, account_id=account_id)
+    try:
+        run = actions.reconciliation_run(actor=actor, account=account)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"Reconciled {run.lines} open lines against {run.entries} open entries: "
+            f"{run.accepted} matched, {run.proposed} proposed for an agent, {run.opened} new "
+            "work item(s) for lines left open.",
+        )
+    return redirect(_next_url(request, _account_url(account.pk)))
+
+
+# --- A line and its matches ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
+    """A bank line: its candidates, the matches it is part of, and a manual match."""
+    actor = request_actor(request)
+    actor.require(Permission.VIEW_FINANCE)
+    line = queries.line_get(actor=actor, line_id=line_id)
+    return _render_line(request, actor, line)
+
+
+def _render_line(
+    request: HttpRequest,
+    actor: Actor,
+    line: StatementLine,
+    *,
+    match_form: MatchForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    can_handle = actor.can(Permission.HANDLE_WORK, client_id=line.client_id)
+    matches = [match_row(m) for m in page_queries.matches_of_line(actor=actor, line=line)]
+    waiting = next((m for m in matches if m.match.status == MatchStatus.PENDING), None)
+    search = EntrySearchForm(request.GET or None)
+    entries: list[Any] = []
+    other_lines: list[Any] = []
+    if can_handle and line.match_id is None and waiting is None:
+        entries = page_queries.open_entries_for(actor=actor, line=line, **search.filters())
+        other_lines = page_queries.other_open_lines(actor=actor, line=line)
+    open_item = page_queries.open_item_of_line(actor=actor, line=line)
+    return render(
+        request,
+        "finance/line.html",
+        {
+            "line": line,
+            "account": line.account,
+            "statement": line.statement,
+            "matches": matches,
+            "waiting": waiting,
+            "candidates": candidate_rows(actor, line) if waiting is None else [],
+            "search": search,
+            "entries": entries,
+            "match_form": match_form or MatchForm(),
+            "other_lines": other_lines,
+            "chosen": set(getattr(match_form, "cleaned_data", {}).get("entry_ids") or []),
+            "chosen_lines": set(getattr(match_form, "cleaned_data", {}).get("line_ids") or []),
+            "open_item": open_item,
+            "can_handle": can_handle,
+            "can_manage": actor.can(Permission.MANAGE_FINANCE, client_id=line.client_id),
+            "reason_form": ReasonForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def line_match(request: HttpRequest, line_id: int) -> HttpResponse:
+    """Match the line (and any other lines chosen) with ledger entries by hand; the match
+    waits for a second agent's approval."""
+    actor = request_actor(request)
+    actor.require(Permission.HANDLE_WORK)
+    line = queries.line_get(actor=actor, line_id=line_id)
+    form = MatchForm(request.POST)
+    if form.is_valid():
+        line_ids = form.cleaned_data["line_ids"] or [line.pk]
+        if line.pk not in line_ids:
+            line_ids = [line.pk, *line_ids]
+        try:
+            match = actions.match_make(
+                actor=actor,
+                account=line.account,
+                line_ids=line_ids,
+                entry_ids=form.cleaned_data["entry_ids"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Match {match.pk} is made: it awaits another agent's approval (four eyes).",
+            )
+            return redirect(_next_url(request, reverse("finance:line", args=[line.pk])))
+    return _render_line(request, actor, line, match_form=form, status=400)
+
+
+def _match_step(
+    request: HttpRequest,
+    match_id: int,
+    permission: Permission,
+    do: Callable[[Actor, Match], Any],
+    done: Callable[[Any], str],
+) -> HttpResponse:
+    """A step on a match without input: done, or the reason it was refused, then back."""
+    actor = request_actor(request)
+    actor.require(permission)
+    match = queries.match_get(actor=actor, match_id=match_id)
+    try:
+        result = do(actor, match)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done(result))
+    tab = TAB_OF_STATUS.get(MatchStatus(match.status), "")
+    return redirect(_next_url(request, _account_url(match.account_id, tab)))
+
+
+@login_required
+@require_POST
+def match_confirm(request: HttpRequest, match_id: int) -> HttpResponse:
+    """Take an engine proposal as one's own match (it then awaits another agent)."""
+    return _match_step(
+        request,
+        match_id,
+        Permission.HANDLE_WORK,
+        lambda actor, match: actions.match_confirm(
+            actor=actor, match=match, note=request.POST.get("note", "")[:2000]
+        ),
+        lambda made: (
+            f"Match {made.pk} is made from the proposal: it awaits another agent's approval."
+        ),
+    )
+
+
+@login_required
+@require_POST
+def match_approve(request: HttpRequest, match_id: int) -> HttpResponse:
+    """Approve a match another agent made: its rows are reconciled."""
+    return _match_step(
+        request,
+        match_id,
+        Permission.HANDLE_WORK,
+        lambda actor, match: actions.match_approve(actor=actor, match=match),
+        lambda match: f"Match {match.pk} is approved: its lines and entries are reconciled.",
+    )
+
+
+@login_required
+@require_POST
+def match_learn(request: HttpRequest, match_id: int) -> HttpResponse:
+    """Turn a match made by hand into a rule of the service."""
+    actor = request_actor(request)
+    actor.require(Permission.HANDLE_WORK)
+    match = queries.match_get(actor=actor, match_id=match_id)
+    try:
+        rule = actions.match_rule_learn(actor=actor, match=match)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_next_url(request, _account_url(match.account_id, "accepted")))
+    messages.success(
+        request,
+        f"The rule {rule.name!r} is added: the engine matches lines like this one by itself "
+        "from its next run.",
+    )
+    if actor.can(Permission.MANAGE_FINANCE, client_id=match.client_id):
+        return redirect("finance:rule_edit", rule_id=rule.pk)
+    return redirect(_next_url(request, _account_url(match.account_id, "accepted")))
+
+
+def _reasoned_step(
+    request: HttpRequest,
+    match_id: int,
+    permission: Permission,
+    do: Callable[..., Match],
+    done: str,
+) -> HttpResponse:
+    """Reject or take back a match, saying why; a refusal shows next to the reason."""
+    actor = request_actor(request)
+    actor.require(permission)
+    match = queries.match_get(actor=actor, match_id=match_id)
+    tab = TAB_OF_STATUS.get(MatchStatus(match.status), "")
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            do(actor=actor, match=match, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, done.format(id=match.pk))
+            return redirect(_next_url(request, _account_url(match.account_id, tab)))
+    account = queries.account_get(actor=actor, account_id=match.account_id)
+    return _render_account(
+        request,
+        actor,
+        account,
+        tab=tab,
+        bound={"reason_form": form, "reason_match_id": match.pk},
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def match_reject(request: HttpRequest, match_id: int) -> HttpResponse:
+    """Turn down a proposal or a match awaiting approval."""
+    return _reasoned_step(
+        request,
+        match_id,
+        Permission.HANDLE_WORK,
+        actions.match_reject,
+        "Match {id} is rejected: its rows are open again.",
+    )
+
+
+@login_required
+@require_POST
+def match_undo(request: HttpRequest, match_id: int) -> HttpResponse:
+    """Take back an accepted match: its lines and entries are open again."""
+    return _reasoned_step(
+        request,
+        match_id,
+        Permission.MANAGE_FINANCE,
+        actions.match_undo,
+        "Match {id} is taken back: its lines and entries are open again.",
+    )
+
+
+# --- Set-up: accounts ----------------------------------------------------------------------
+
+
+def _service_choices(services: list[Service]) -> list[tuple[int, str]]:
+    return [(s.pk, f"{s.client.name} · {s.name}") for s in services]
+
+
+def _account_form(actor: Actor, data: Any = None, **kwargs: Any) -> AccountForm:
+    services = page_queries.reconciliation_services(
+        actor=actor, permission=Permission.MANAGE_FINANCE
+    )
+    clients = {s.client_id for s in services}
+    mappings = [m for m in queries.mappings_visible(actor=actor) if m.client_id in clients]
+    names = {s.client_id: s.client.name for s in services}
+
+    def choices(kind: str) -> list[tuple[int, str]]:
+        return [(m.pk, f"{names[m.client_id]} · {m.name}") for m in mappings if m.kind == kind]
+
+    return AccountForm(
+        data,
+        services=_service_choices(services),
+        bank_mappings=choices("bank"),
+        ledger_mappings=choices("ledger"),
+        **kwargs,
+    )
+
+
+@login_required
+def account_create(request: HttpRequest) -> HttpResponse:
+    """Add a client's bank account to one of its reconciliation services."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    form = _account_form(actor, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        account = _save_account(actor, form, None)
+        if account is not None:
+            messages.success(request, f"{account.name} is set up: upload its first statement.")
+            return redirect("finance:account", account_id=account.pk)
+    return _form_page(request, "finance/account_form.html", {"form": form, "account": None})
+
+
+@login_required
+def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Change a bank account."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    account = queries.account_get(actor=actor, account_id=account_id)
+    actor.require(Permission.MANAGE_FINANCE, client_id=account.client_id)
+    form = _account_form(actor, request.POST or None, initial=AccountForm.initial_from(account))
+    if request.method == "POST" and form.is_valid():
+        saved = _save_account(actor, form, account)
+        if saved is not None:
+            messages.success(request, f"{saved.name} is saved.")
+            return redirect("finance:account", account_id=saved.pk)
+    return _form_page(request, "finance/account_form.html", {"form": form, "account": account})
+
+
+def _save_account(actor: Actor, form: AccountForm, account: BankAccount | None) -> Any:
+    data = form.cleaned_data
+    try:
+        service = queries.service_get(actor=actor, service_id=data["service_id"])
+        mappings = {
+            key: None
+            if data[f"{key}_id"] is None
+            else queries.mapping_get(actor=actor, mapping_id=data[f"{key}_id"])
+            for key in ("statement_mapping", "ledger_mapping")
+        }
+        return actions.bank_account_save(
+            actor=actor,
+            service=service,
+            account=account,
+            name=data["name"],
+            currency=data["currency"],
+            iban=data["iban"],
+            account_number=data["account_number"],
+            bic=data["bic"],
+            bank_name=data["bank_name"],
+            **mappings,
+        )
+    except Http404:
+        form.add_error(None, "Choose a service and mappings from the lists.")
+    except ValidationError as exc:
+        add_validation_errors(form, exc)
+    return None
+
+
+def _form_page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    form = context["form"]
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
+# --- Set-up: column mappings ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def mapping_list(request: HttpRequest) -> HttpResponse:
+    """The saved column mappings of statement CSVs and ledger exports."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    mappings = page_queries.mappings_of(actor=actor, permission=Permission.MANAGE_FINANCE)
+    return render(request, "finance/mappings.html", {"mappings": mappings})
+
+
+def _mapping_clients(actor: Actor) -> list[tuple[int, str]]:
+    return [
+        (c.pk, c.name)
+        for c in page_queries.finance_clients(actor=actor)
+        if actor.can(Permission.MANAGE_FINANCE, client_id=c.pk)
+    ]
+
+
+@login_required
+def mapping_create(request: HttpRequest) -> HttpResponse:
+    """A new mapping: read a sample file's headers, choose the header of each field, save."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    return _mapping_page(request, actor, None, _mapping_clients(actor))
+
+
+@login_required
+def mapping_edit(request: HttpRequest, mapping_id: int) -> HttpResponse:
+    """Change a mapping (a sample file may be read again to offer its headers)."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    mapping = queries.mapping_get(actor=actor, mapping_id=mapping_id)
+    actor.require(Permission.MANAGE_FINANCE, client_id=mapping.client_id)
+    clients = [(c, n) for c, n in _mapping_clients(actor) if c == mapping.client_id]
+    return _mapping_page(request, actor, mapping, clients or [(mapping.client_id, "")])
+
+
+def _mapping_page(
+    request: HttpRequest, actor: Actor, mapping: Any, clients: list[tuple[int, str]]
+) -> HttpResponse:
+    initial = MappingForm.initial_from(mapping) if mapping else {}
+    if mapping is None and request.method == "GET":
+        initial["kind"] = request.GET.get("kind", "")
+        initial["client"] = _int_or_none(request.GET.get("client"))
+    form = MappingForm(
+        request.POST or None, request.FILES or None, clients=clients, initial=initial
+    )
+    samples: list[list[str]] = []
+    if request.method == "POST" and "read_sample" in request.POST:
+        form, samples = _read_sample(request, form, clients, initial)
+    elif request.method == "POST" and form.is_valid():
+        try:
+            client = next(
+                c
+                for c in page_queries.finance_clients(actor=actor)
+                if c.pk == form.cleaned_data["client"]
+            )
+            saved = actions.column_mapping_save(
+                actor=actor, client=client, mapping=mapping, **form.mapping_fields()
+            )
+        except StopIteration:
+            form.add_error("client", "Choose a client from the list.")
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"The mapping {saved.name!r} is saved.")
+            return redirect("finance:mappings")
+    return render(
+        request,
+        "finance/mapping_form.html",
+        {"form": form, "mapping": mapping, "samples": samples, "headers": form.header_list},
+        status=400 if form.errors else 200,
+    )
+
+
+def _read_sample(
+    request: HttpRequest, form: MappingForm, clients: list[tuple[int, str]], initial: dict[str, Any]
+) -> tuple[MappingForm, list[list[str]]]:
+    """Read the headers and first rows of the sample file and propose a mapping from them;
+    the form comes back unbound, filled with the proposal (what was typed is kept)."""
+    upload = request.FILES.get("sample")
+    if upload is None:
+        form.is_valid()
+        form.add_error("sample", "Choose a CSV or XLSX file to read its headers.")
+        return form, []
+    kind = request.POST.get("kind", "bank")
+    encoding = request.POST.get("encoding", "")
+    suffix = Path(upload.name or "sample.csv").suffix.lower()[:10] or ".csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"sample{suffix}"
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        try:
+            headers = parsers.headers_of(path, filename=upload.name or "", encoding=encoding)
+            samples = parsers.sample_rows(path, filename=upload.name or "", encoding=encoding)
+        except parsers.ParseError as exc:
+            form.is_valid()
+            form.add_error("sample", f"{upload.name}: {exc}")
+            return form, []
+    proposal = parsers.propose_mapping(
+        headers, kind if kind in ("bank", "ledger") else "bank", samples
+    )
+    values = {key: request.POST.get(key, "") for key in ("client", "kind", "name", "encoding")}
+    values["decimal_comma"] = proposal.decimal_comma
+    fresh = MappingForm(
+        clients=clients,
+        initial={**initial, **values, **MappingForm.initial_from_proposal(proposal, headers)},
+        kind=kind,
+    )
+    return fresh, samples[:5]
+
+
+# --- Set-up: rules and policy --------------------------------------------------------------
+
+
+def _managed_service(actor: Actor, service_id: int) -> Service:
+    actor.require(Permission.MANAGE_FINANCE)
+    service = queries.service_get(actor=actor, service_id=service_id)
+    actor.require(Permission.MANAGE_FINANCE, client_id=service.client_id)
+    if service.process_type != ProcessType.RECONCILIATION:
+        raise Http404("Not a reconciliation service.")
+    return service
+
+
+@login_required
+@require_GET
+def rules(request: HttpRequest, service_id: int) -> HttpResponse:
+    """A reconciliation service's matching rules and policy."""
+    actor = request_actor(request)
+    service = _managed_service(actor, service_id)
+    return _render_rules(request, actor, service)
+
+
+def _render_rules(
+    request: HttpRequest,
+    actor: Actor,
+    service: Service,
+    policy_form: PolicyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    policy = queries.policy_of(service)
+    return render(
+        request,
+        "finance/rules.html",
+        {
+            "service": service,
+            "rules": list(queries.rules_of(actor=actor, service=service)),
+            "policy": policy,
+            "policy_form": policy_form or PolicyForm(initial=PolicyForm.initial_from(policy)),
+            "accounts": page_queries.accounts_of_service(actor=actor, service=service),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def policy_save(request: HttpRequest, service_id: int) -> HttpResponse:
+    """Set the date window, group size and auto-accept threshold of a service."""
+    actor = request_actor(request)
+    service = _managed_service(actor, service_id)
+    form = PolicyForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.reconciliation_policy_save(actor=actor, service=service, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"The policy of {service.name} is saved.")
+            return redirect("finance:rules", service_id=service.pk)
+    return _render_rules(request, actor, service, form, status=400)
+
+
+@login_required
+def rule_create(request: HttpRequest, service_id: int) -> HttpResponse:
+    """Add a matching rule to a reconciliation service."""
+    actor = request_actor(request)
+    service = _managed_service(actor, service_id)
+    form = RuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rule = actions.match_rule_save(actor=actor, service=service, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"The rule {rule.name!r} is added.")
+            return redirect("finance:rules", service_id=service.pk)
+    return _form_page(
+        request, "finance/rule_form.html", {"form": form, "service": service, "rule": None}
+    )
+
+
+@login_required
+def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+    """Change a matching rule."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    rule = queries.rule_get(actor=actor, rule_id=rule_id)
+    service = _managed_service(actor, rule.service_id)
+    form = RuleForm(request.POST or None, initial=RuleForm.initial_from(rule))
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.match_rule_save(actor=actor, service=service, rule=rule, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"The rule {rule.name!r} is saved.")
+            return redirect("finance:rules", service_id=service.pk)
+    return _form_page(
+        request, "finance/rule_form.html", {"form": form, "service": service, "rule": rule}
+    )
+
+
+@login_required
+@require_POST
+def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+    """Remove a matching rule (matches it made keep their reasons)."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    rule = queries.rule_get(actor=actor, rule_id=rule_id)
+    try:
+        actions.match_rule_delete(actor=actor, rule=rule)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"The rule {rule.name!r} is removed.")
+    return redirect("finance:rules", service_id=rule.service_id)
+
+
+# --- Close and filing calendar -------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def calendar(request: HttpRequest) -> HttpResponse:
+    """The obligations of the close and filing calendar and their due dates."""
+    actor = request_actor(request)
+    actor.require(Permission.VIEW_FINANCE)
+    clients = page_queries.finance_clients(actor=actor)
+    filter_form = ClientFilterForm(request.GET or None, clients=[(c.pk, c.name) for c in clients])
+    client_id = filter_form.client_id()
+    after = _int_or_none(request.GET.get("after"))
+    since = timezone.localdate() - timedelta(days=31)
+    occurrences = queries.occurrences_visible(actor=actor, client_id=client_id, since=since)
+    page = keyset_page(occurrences, after=after, limit=PAGE_SIZE)
+    now = timezone.now()
+    return render(
+        request,
+        "finance/calendar.html",
+        {
+            "obligations": page_queries.obligations_of(actor=actor, client_id=client_id),
+            "rows": sorted(
+                (due_row(o, now) for o in page.items), key=lambda r: r.occurrence.due_at
+            ),
+            "page": page,
+            "first_page": after is None,
+            "filter_form": filter_form,
+            "client_id": client_id,
+            "show_client_filter": len(clients) > 1,
+            "can_manage": actor.can(Permission.MANAGE_FINANCE),
+            "query": _query_without(request, "after"),
+        },
+    )
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _obligation_services(actor: Actor) -> list[Service]:
+    return page_queries.finance_services(actor=actor, permission=Permission.MANAGE_FINANCE)
+
+
+@login_required
+def obligation_create(request: HttpRequest) -> HttpResponse:
+    """Add a recurring obligation (a report, a close task, a return) to a service."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    return _obligation_page(request, actor, None)
+
+
+@login_required
+def obligation_edit(request: HttpRequest, obligation_id: int) -> HttpResponse:
+    """Change an obligation (due dates already made keep their work items)."""
+    actor = request_actor(request)
+    actor.require(Permission.MANAGE_FINANCE)
+    obligation = queries.obligation_get(actor=actor, obligation_id=obligation_id)
+    actor.require(Permission.MANAGE_FINANCE, client_id=obligation.client_id)
+    return _obligation_page(request, actor, obligation)
+
+
+def _obligation_page(
+    request: HttpRequest, actor: Actor, obligation: Obligation | None
+) -> HttpResponse:
+    services = _obligation_services(actor)
+    if obligation is not None:
+        services = [s for s in services if s.pk == obligation.service_id]
+    initial = (
+        ObligationForm.initial_from(obligation)
+        if obligation
+        else {"starts_on": timezone.localdate(), "due_time": "10:00"}
+    )
+    form = ObligationForm(
+        request.POST or None, services=_service_choices(services), initial=initial
+    )
+    planned: list[tuple[date, date]] = []
+    description = ""
+    if request.method == "POST" and form.is_valid():
+        service = next(s for s in services if s.pk == form.cleaned_data["service_id"])
+        fields = form.obligation_fields()
+        if "preview" in request.POST:
+            planned, description = _preview(form, service, fields)
+        else:
+            try:
+                saved = actions.obligation_save(
+                    actor=actor, service=service, obligation=obligation, **fields
+                )
+            except ValidationError as exc:
+                add_validation_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"{saved.name} is on the calendar: each due date becomes a work item "
+                    f"{saved.lead_days} days ahead.",
+                )
+                return redirect("finance:calendar")
+    elif obligation is not None and request.method == "GET":
+        today = timezone.localdate()
+        planned = actions.planned_dates(obligation, today, today + timedelta(days=400))[
+            :PLANNED_DATES
+        ]
+        description = schedule.describe_recurrence(obligation.recurrence)
+    return render(
+        request,
+        "finance/obligation_form.html",
+        {
+            "form": form,
+            "obligation": obligation,
+            "planned": planned,
+            "description": description,
+            "examples": RECURRENCE_EXAMPLES,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _preview(
+    form: ObligationForm, service: Service, fields: dict[str, Any]
+) -> tuple[list[tuple[date, date]], str]:
+    """The next due dates the form's rule gives on the service's calendar (nothing saved)."""
+    try:
+        recurrence = schedule.validate_recurrence(fields["recurrence"])
+        draft = Obligation(
+            client_id=service.client_id, service=service, **{**fields, "recurrence": recurrence}
+        )
+        since = max(timezone.localdate(), fields["starts_on"])
+        return (
+            actions.planned_dates(draft, since, since + timedelta(days=400))[:PLANNED_DATES],
+            schedule.describe_recurrence(recurrence),
+        )
+    except ValidationError as exc:
+        add_validation_errors(form, exc)
+        return [], ""
+
+
+@login_required
+@require_GET
+def occurrence_detail(request: HttpRequest, occurrence_id: int) -> HttpResponse:
+    """A due date: its obligation, work item, state and evidence."""
+    actor = request_actor(request)
+    actor.require(Permission.VIEW_FINANCE)
+    occurrence = queries.occurrence_get(actor=actor, occurrence_id=occurrence_id)
+    return _render_occurrence(request, actor, occurrence)
+
+
+def _render_occurrence(
+    request: HttpRequest,
+    actor: Actor,
+    occurrence: Occurrence,
+    form: EvidenceForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "finance/occurrence.html",
+        {
+            "occurrence": occurrence,
+            "obligation": occurrence.obligation,
+            "row": due_row(occurrence, timezone.now()),
+            "evidence_form": form
+            or EvidenceForm(initial={"reference": occurrence.evidence_reference}),
+            "can_handle": actor.can(Permission.HANDLE_WORK, client_id=occurrence.client_id),
+            "next": request.POST.get("next", "") if request.method == "POST" else "",
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def occurrence_evidence(request: HttpRequest, occurrence_id: int) -> HttpResponse:
+    """Attach a filing's confirmation document and reference; it may then be resolved."""
+    actor = request_actor(request)
+    actor.require(Permission.HANDLE_WORK)
+    occurrence = queries.occurrence_get(actor=actor, occurrence_id=occurrence_id)
+    form = EvidenceForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            actions.occurrence_evidence(
+                actor=actor,
+                occurrence=occurrence,
+                upload=form.cleaned_data["file"],
+                reference=form.cleaned_data["reference"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"The confirmation of {occurrence.obligation.name} is attached and shared "
+                "with the client: the filing can be resolved.",
+            )
+            return redirect(_next_url(request, reverse("finance:occurrence", args=[occurrence.pk])))
+    return _render_occurrence(request, actor, occurrence, form, status=400)
+
+
+# --- Daily reports ---------------------------------------------------------------------------
+
+
+def _report_services(actor: Actor) -> list[Service]:
+    if not actor.is_provider:
+        return []
+    return page_queries.reconciliation_services(actor=actor, permission=Permission.HANDLE_WORK)
+
+
+@login_required
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    """Daily financial reports, newest day first; provider staff make one on demand."""
+    actor = request_actor(request)
+    actor.require(Permission.VIEW_FINANCE)
+    return _render_reports(request, actor)
+
+
+def _render_reports(
+    request: HttpRequest, actor: Actor, form: ReportMakeForm | None = None, status: int = 200
+) -> HttpResponse:
+    clients = page_queries.finance_clients(actor=actor)
+    filter_form = ClientFilterForm(request.GET or None, clients=[(c.pk, c.name) for c in clients])
+    client_id = filter_form.client_id()
+    after = _int_or_none(request.GET.get("after"))
+    page = keyset_page(
+        queries.reports_visible(actor=actor, client_id=client_id), after=after, limit=PAGE_SIZE
+    )
+    names = {c.pk: c.name for c in clients}
+    services = _report_services(actor)
+    if services and form is None:
+        yesterday = timezone.localdate() - timedelta(days=1)
+        form = ReportMakeForm(services=_service_choices(services), initial={"day": yesterday})
+    return render(
+        request,
+        "finance/reports.html",
+        {
+            "rows": [
+                {"report": r, "on_time": report_on_time(r), "client": names.get(r.client_id, "")}
+                for r in sorted(page.items, key=lambda r: (r.day, r.pk), reverse=True)
+            ],
+            "page": page,
+            "first_page": after is None,
+            "filter_form": filter_form,
+            "client_id": client_id,
+            "show_client_filter": len(clients) > 1,
+            "make_form": form if services else None,
+            "query": _query_without(request, "after"),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def report_make(request: HttpRequest) -> HttpResponse:
+    """Make (or make again) the daily report of a service for a business day now."""
+    actor = request_actor(request)
+    actor.require(Permission.HANDLE_WORK)
+    services = _report_services(actor)
+    form = ReportMakeForm(request.POST, services=_service_choices(services))
+    if form.is_valid():
+        service = next(s for s in services if s.pk == form.cleaned_data["service_id"])
+        day = form.cleaned_data["day"]
+        try:
+            report = actions.daily_report_make(actor=actor, service=service, day=day)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(
+                request, f"The daily report of {service.name} for {day:%Y-%m-%d} is made."
+            )
+            return redirect("finance:report", report_id=report.pk)
+    return _render_reports(request, actor, form, status=400)
+
+
+@login_required
+@require_GET
+def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
+    """A daily report's figures: cash, reconciliation, ageing and the largest open items."""
+    actor = request_actor(request)
+    actor.require(Permission.VIEW_FINANCE)
+    report = queries.report_get(actor=actor, report_id=report_id)
+    figures = report.figures or {}
+    return render(
+        request,
+        "finance/report.html",
+        {
+            "report": report,
+            "figures": figures,
+            "accounts": figures.get("accounts", []),
+            "totals": figures.get("totals", []),
+            "buckets": figures.get("buckets", []),
+            "on_time": report_on_time(report),
+        },
+    )
+
+
+def _report_file(request: HttpRequest, report_id: int, fmt: str) -> FileResponse:
+    actor = request_actor(request)
+    actor.require(Permission.VIEW_FINANCE)
+    report = queries.report_get(actor=actor, report_id=report_id)
+    filename, content = queries.report_file(actor=actor, report=report, fmt=fmt)
+    return FileResponse(
+        content,
+        as_attachment=True,
+        filename=filename,
+        content_type="application/pdf" if fmt == "pdf" else "text/csv; charset=utf-8",
+    )
+
+
+@login_required
+@require_GET
+def report_pdf(request: HttpRequest, report_id: int) -> FileResponse:
+    """A daily report as PDF (an audited download)."""
+    return _report_file(request, report_id, "pdf")
+
+
+@login_required
+@require_GET
+def report_csv(request: HttpRequest, report_id: int) -> FileResponse:
+    """A daily report as CSV (an audited download)."""
+    return _report_file(request, report_id, "csv")
