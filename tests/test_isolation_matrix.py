@@ -9,16 +9,19 @@ response to someone who may not see it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.contrib.messages import constants as message_levels
+from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -28,6 +31,7 @@ from django.utils import timezone
 
 from bpo.accounts.models import ApiToken, Assignment, Membership, User
 from bpo.accounts.roles import CLIENT_ROLES, Role
+from bpo.accounts.tests.factories import AssignmentFactory, MembershipFactory
 from bpo.api import api
 from bpo.billing.models import Invoice, InvoiceLine
 from bpo.calendars.models import BusinessCalendar
@@ -41,10 +45,28 @@ from bpo.contracts.models import (
     SlaPolicy,
     SlaTarget,
 )
+from bpo.finance import actions as finance_actions
+from bpo.finance.models import (
+    BankAccount,
+    ColumnMapping,
+    DailyReport,
+    LedgerEntry,
+    Match,
+    MatchRule,
+    Obligation,
+    Occurrence,
+    SourceFile,
+    Statement,
+    StatementLine,
+)
+from bpo.finance.tests.conftest import SAMPLES as FINANCE_SAMPLES
+from bpo.finance.tests.conftest import Books, finance_books
 from bpo.intake.models import ContactLink, ImportJob, InboundEmail, Mailbox, WebForm
 from bpo.portal.models import ServiceReport, Survey
 from bpo.portal.reports import report_figures
-from bpo.tenancy.scoping import all_clients_unscoped
+from bpo.tenancy.context import acting_as
+from bpo.tenancy.scoping import all_clients_unscoped, client_scope
+from bpo.work.actions import agreed_terms
 from bpo.work.models import (
     Attachment,
     CannedResponse,
@@ -84,7 +106,8 @@ class Route:
     invisible_to: frozenset[str] = frozenset()
     multipart: bool = False  # send the body as multipart/form-data (file uploads)
     # An extra check of a successful answer, given the response and whether the target was
-    # visible to the actor (for answers that are 2xx either way, such as bulk results).
+    # visible to the actor (for answers that are 2xx either way, such as bulk results, or
+    # redirects that report a refusal as a message).
     verify: Callable[[Any, bool], None] | None = None
 
 
@@ -848,6 +871,426 @@ AGENT_MANAGERS = MANAGERS
 NOT_HANDLERS = EVERYONE - HANDLERS
 REQUESTERS = HANDLERS | {"client_admin", "client_viewer"}
 
+
+# --- Finance back office: the books of both clients, set up as bpo/finance/tests does ----------
+
+FINANCE_VIEWERS = frozenset(
+    {"admin", "manager", "agent", "qa", "finance", "client_admin", "client_viewer"}
+)
+FINANCE_IMPORTERS = frozenset({"admin", "manager", "agent", "client_admin"})
+FINANCE_MANAGERS = MANAGERS
+FINANCE_HANDLERS = HANDLERS
+# The workforce planner has no part in finance: its objects do not exist for them (404), and
+# its lists are refused (403).
+NOT_FINANCE = EVERYONE - FINANCE_VIEWERS
+FINANCE_DAY = date(2026, 10, 15)
+LEDGER_COLUMNS = {
+    "entry_date": "Date",
+    "amount": "Amount",
+    "external_id": "Entry",
+    "document_number": "Document",
+    "currency": "Currency",
+    "reference": "Reference",
+}
+_finance_serial = itertools.count(1)
+
+
+def finance_of(world, target: str) -> Books:
+    """The target client's finance books, set up once per test (bpo.finance.tests.conftest);
+    the other client's account, mappings and services carry a marker, so a leak of them shows."""
+    made: dict[str, Books] = world.__dict__.setdefault("finance_books", {})
+    side = "own" if target == "own" else "other"
+    if side not in made:
+        books = finance_books(world, _client_of(world, side))
+        if side == "other":
+            with all_clients_unscoped("test setup"):
+                for named in (
+                    books.account,
+                    books.bank_mapping,
+                    books.ledger_mapping,
+                    books.reconciliation,
+                    books.close,
+                ):
+                    named.name = f"OTHERSECRET {named.name}"
+                    named.save(update_fields=["name"])
+        made[side] = books
+    return made[side]
+
+
+def _finance_account(world, target: str) -> BankAccount:
+    return finance_of(world, target).account
+
+
+def _finance_service(world, target: str) -> Service:
+    return finance_of(world, target).reconciliation
+
+
+def _finance_mapping(world, target: str) -> ColumnMapping:
+    return finance_of(world, target).ledger_mapping
+
+
+def make_finance_rows(world, books: Books) -> tuple[StatementLine, LedgerEntry]:
+    """A bank line and the ledger entry that settles it (same amount, same invoice number),
+    each from a file of its own, open."""
+    n = next(_finance_serial)
+    account = books.account
+    day = date(2026, 8, 3)
+    amount = Decimal("1250.00")
+    party = {
+        "counterparty_name": "Müller Maschinenbau GmbH",
+        "counterparty_iban": "DE12500105170648489890",
+    }
+    with all_clients_unscoped("test setup"):
+        files = {
+            kind: SourceFile.objects.create(
+                client_id=account.client_id,
+                account=account,
+                kind=kind,
+                format="csv",
+                filename=f"matrix-{kind}-{n}.csv",
+                stored_name=f"matrix/{kind}-{n}-{uuid.uuid4().hex}",
+                size=1,
+                sha256=hashlib.sha256(f"{kind}{n}".encode()).hexdigest(),
+                status="imported",
+                rows=1,
+                uploaded_by=world.people["admin"],
+            )
+            for kind in ("statement", "ledger")
+        }
+        statement = Statement.objects.create(
+            client_id=account.client_id,
+            account=account,
+            file=files["statement"],
+            reference=f"MX-{n}",
+            start_date=day,
+            end_date=day,
+            currency="EUR",
+            opening_balance=Decimal(0),
+            closing_balance=amount,
+        )
+        line = StatementLine.objects.create(
+            client_id=account.client_id,
+            statement=statement,
+            account=account,
+            position=1,
+            booking_date=day,
+            amount=amount,
+            currency="EUR",
+            reference=f"RE-2026-{n:05d}",
+            **party,
+        )
+        entry = LedgerEntry.objects.create(
+            client_id=account.client_id,
+            account=account,
+            file=files["ledger"],
+            row=1,
+            external_id=f"BU-MX-{n}",
+            entry_date=day,
+            amount=amount,
+            currency="EUR",
+            document_number=f"RE-2026-{n:05d}",
+            reference=f"RE-2026-{n:05d}",
+            **party,
+        )
+    return line, entry
+
+
+def _finance_line(world, target: str) -> StatementLine:
+    return make_finance_rows(world, finance_of(world, target))[0]
+
+
+def _match_maker(world, target: str) -> User:
+    """Who made a match by hand: an agent who is none of the actors (so each of them may
+    approve it), or the other client's own agent."""
+    if target != "own":
+        return world.other_people["agent"]
+    with all_clients_unscoped("test setup"):
+        known = User.objects.filter(email="maker@own.test").first()
+        if known is not None:
+            return known
+        maker = User.objects.create_user("maker@own.test", full_name="Second agent of own")
+        MembershipFactory(user=maker, role="agent", client=None)
+        AssignmentFactory(user=maker, client=world.own)
+    return maker
+
+
+def make_finance_match(world, target: str, status: str) -> Match:
+    """A 1:1 match on the target's account: an engine proposal ("proposed"), a match made by
+    hand awaiting a second agent ("pending"), or one approved ("accepted")."""
+    books = finance_of(world, target)
+    line, entry = make_finance_rows(world, books)
+    maker = None if status == "proposed" else _match_maker(world, target)
+    now = timezone.now()
+    accepted = status == "accepted"
+    with all_clients_unscoped("test setup"):
+        match = Match.objects.create(
+            client_id=books.client.pk,
+            account=books.account,
+            shape="1:1",
+            status=status,
+            confidence=Decimal(80 if maker is None else 100),
+            reasons=["same amount", "invoice number in the reference"],
+            automatic=maker is None,
+            made_by=maker,
+            made_at=now,
+            decided_by=world.people["admin"] if accepted else None,
+            decided_at=now if accepted else None,
+        )
+        match.proposed_lines.set([line])
+        match.proposed_entries.set([entry])
+        if accepted:
+            StatementLine.objects.filter(pk=line.pk).update(match=match)
+            LedgerEntry.objects.filter(pk=entry.pk).update(match=match)
+    return match
+
+
+def make_match_rule(world, target: str) -> MatchRule:
+    books = finance_of(world, target)
+    with all_clients_unscoped("test setup"):
+        return MatchRule.objects.create(
+            client_id=books.client.pk,
+            service=books.reconciliation,
+            name=f"Matrix rule {next(_finance_serial)}",
+            reference_pattern=r"RE-(\d+)",
+            created_by=world.people["manager"],
+        )
+
+
+def make_failed_file(world, target: str) -> SourceFile:
+    """A statement file of the target's account whose import failed (stored as uploaded)."""
+    books = finance_of(world, target)
+    data = (FINANCE_SAMPLES / "statement.mt940").read_bytes()
+    with all_clients_unscoped("test setup"):
+        stored = storages["finance"].save(
+            f"{books.client.pk}/matrix/statement.mt940", ContentFile(data)
+        )
+        return SourceFile.objects.create(
+            client_id=books.client.pk,
+            account=books.account,
+            kind="statement",
+            format="mt940",
+            filename="statement.mt940",
+            stored_name=stored,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            status="failed",
+            error="Matrix: the bank sent a truncated file.",
+            uploaded_by=world.people["admin"],
+        )
+
+
+def make_obligation(world, target: str) -> Obligation:
+    """A monthly VAT return of the target's close and filings service."""
+    books = finance_of(world, target)
+    with acting_as(world.actor("admin")) as admin:
+        return finance_actions.obligation_save(
+            actor=admin,
+            service=books.close,
+            name=f"VAT return {next(_finance_serial)}",
+            kind="tax_return",
+            recurrence="FREQ=MONTHLY;BYMONTHDAY=10",
+            starts_on=date(2026, 1, 1),
+            due_time=time(10, 0),
+            lead_days=5,
+            authority="Finanzamt",
+        )
+
+
+def make_occurrence(world, target: str) -> Occurrence:
+    """A due date of a VAT return with its open work item."""
+    obligation = make_obligation(world, target)
+    due = date(2026, 11, 10)
+    with all_clients_unscoped("test setup"):
+        item = WorkItem.objects.create(
+            client_id=obligation.client_id,
+            service=obligation.service,
+            terms=agreed_terms(obligation.service),
+            title=f"{obligation.name} due {due}",
+        )
+        return Occurrence.objects.create(
+            client_id=obligation.client_id,
+            obligation=obligation,
+            nominal_date=due,
+            due_date=due,
+            due_at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
+            item=item,
+        )
+
+
+def make_daily_report(world, target: str) -> DailyReport:
+    """The daily financial report of the target's reconciliation service, as the job makes it."""
+    books = finance_of(world, target)
+    with client_scope([books.client.pk]):
+        return finance_actions.daily_report_make(
+            actor=None, service=books.reconciliation, day=FINANCE_DAY
+        )
+
+
+def finance_url(template: str, make: Callable[[Any, str], Any]) -> Callable[[Any, User, str], str]:
+    """A URL naming an object ``make`` finds or creates in the target client's finance books."""
+
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        return template.format(id=make(world, target).pk)
+
+    return build
+
+
+def finance_list_url(
+    template: str,
+    make: Callable[[Any, str], Any] = finance_of,
+    key: Callable[[Any], int] | None = None,
+) -> Callable[[Any, User, str], str]:
+    """A list filtered by the target client (or by ``key`` of what ``make`` made there); both
+    clients have their finance objects, so a list that reaches past its filter shows it."""
+
+    def build(world, user, target):
+        made = {side: make(world, side) for side in ("own", "other")}
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        ident = key(made[target]) if key else _client_of(world, target).pk
+        return template.format(id=ident)
+
+    return build
+
+
+def verify_listed(response, visible: bool) -> None:
+    """The target's rows are listed where the actor sees them; nothing otherwise."""
+    body = response.json()
+    rows = body["items"] if isinstance(body, dict) else body
+    assert bool(rows) is visible, body
+
+
+def body_fin_account(world, user, target) -> dict[str, Any]:
+    """An account of the target's reconciliation service, read with its mappings."""
+    body: dict[str, Any] = {
+        "name": "Matrix account",
+        "currency": "EUR",
+        "account_number": "0532013001",
+        "bank_name": "Commerzbank",
+    }
+    if target == "missing":
+        return {**body, "service_id": MISSING_ID}
+    books = finance_of(world, target)
+    return {
+        **body,
+        "service_id": books.reconciliation.pk,
+        "statement_mapping_id": books.bank_mapping.pk,
+        "ledger_mapping_id": books.ledger_mapping.pk,
+    }
+
+
+def body_fin_mapping(world, user, target) -> dict[str, Any]:
+    """A ledger mapping of the target client (for a change: of the mapping's own client)."""
+    return {
+        "kind": "ledger",
+        "name": "Matrix ledger",
+        "columns": LEDGER_COLUMNS,
+        **body_client(world, user, target),
+    }
+
+
+def body_fin_mapping_change(world, user, target) -> dict[str, Any]:
+    return body_fin_mapping(world, user, "own" if target == "missing" else target)
+
+
+def body_fin_obligation(world, user, target) -> dict[str, Any]:
+    service_id = MISSING_ID if target == "missing" else finance_of(world, target).close.pk
+    return {
+        "service_id": service_id,
+        "name": "Matrix VAT return",
+        "kind": "tax_return",
+        "recurrence": "FREQ=MONTHLY;BYMONTHDAY=10",
+        "starts_on": "2026-01-01",
+        "due_time": "10:00",
+        "lead_days": 5,
+    }
+
+
+def body_fin_match(world, user, target) -> dict[str, Any]:
+    """Match a fresh open line of the target's account with its entry."""
+    if target == "missing":
+        return {"line_ids": [MISSING_ID], "entry_ids": [MISSING_ID]}
+    line, entry = make_finance_rows(world, finance_of(world, target))
+    return {"line_ids": [line.pk], "entry_ids": [entry.pk], "note": "Matrix"}
+
+
+def _sample(name: str, content_type: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(
+        name, (FINANCE_SAMPLES / name).read_bytes(), content_type=content_type
+    )
+
+
+def body_fin_statement(world, user, target) -> dict[str, Any]:
+    """October's MT940 statements of DE89370400440532013000, the books' account."""
+    return {"file": _sample("statement.mt940", "application/octet-stream")}
+
+
+def body_fin_ledger(world, user, target) -> dict[str, Any]:
+    return {"file": _sample("ledger.csv", "text/csv")}
+
+
+def body_fin_evidence(world, user, target) -> dict[str, Any]:
+    return {
+        "file": SimpleUploadedFile("confirmation.pdf", MATRIX_PDF, content_type="application/pdf"),
+        "reference": "ELSTER-MX-2026-10",
+    }
+
+
+def finance_page(url: str, make: Callable[[Any, str], Any] = finance_of) -> Callable[..., str]:
+    """A finance page of every visible client; both clients have what ``make`` makes, so a page
+    that shows more than the actor's clients leaks the other's marked names."""
+
+    def build(world, user, target):
+        for side in ("own", "other"):
+            make(world, side)
+        return url
+
+    return build
+
+
+def verify_step_done(response, visible: bool) -> None:
+    """A step that goes back to its page either way was done, not refused with a message."""
+    errors = [
+        str(note.message)
+        for note in get_messages(response.wsgi_request)
+        if note.level == message_levels.ERROR
+    ]
+    assert not errors, errors
+
+
+def finance_rows_url(template: str) -> Callable[[Any, User, str], str]:
+    """The page of a fresh open line of the target's account; its entry is kept for the body."""
+
+    def build(world, user, target):
+        if target == "missing":
+            return template.format(id=MISSING_ID)
+        line, entry = make_finance_rows(world, finance_of(world, target))
+        world.__dict__["finance_rows"] = (line, entry)
+        return template.format(id=line.pk)
+
+    return build
+
+
+def body_web_line_match(world, user, target) -> dict[str, Any]:
+    """Tick the entry that settles the line of the page."""
+    rows = world.__dict__.get("finance_rows")
+    entry_id = rows[1].pk if rows and target != "missing" else MISSING_ID
+    return {"entry_ids": [entry_id], "note": "Matrix"}
+
+
+def body_web_account(world, user, target) -> dict[str, Any]:
+    """The new account form, naming the target's service and mappings."""
+    body = body_fin_account(world, user, target)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def body_web_report(world, user, target) -> dict[str, Any]:
+    service_id = MISSING_ID if target == "missing" else _finance_service(world, target).pk
+    return {"service_id": service_id, "day": FINANCE_DAY.isoformat()}
+
+
 MATRIX: dict[str, Route] = {
     # --- web pages -------------------------------------------------------------------------
     "web:home": Route("GET", fixed("/"), EVERYONE),
@@ -1170,6 +1613,290 @@ MATRIX: dict[str, Route] = {
         web_rate_card_url("/billing/charges/{charge}/remove/"),
         BILLING_MANAGERS,
         ok=302,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    # Finance pages: the permission is checked first (403), then the object (404); forms
+    # naming another client's service refuse it as a choice not on offer (400).
+    "finance:overview": Route(
+        "GET",
+        finance_list_url("/finance/?client={id}"),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=200,
+        hidden=200,
+    ),
+    "finance:account_create": Route(
+        "POST",
+        finance_page("/finance/accounts/new/"),
+        FINANCE_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        missing=400,
+        hidden=400,
+        body=body_web_account,
+    ),
+    "finance:account": Route(
+        "GET",
+        finance_url("/finance/accounts/{id}/", _finance_account),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:account_edit": Route(
+        "GET",
+        finance_url("/finance/accounts/{id}/edit/", _finance_account),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:statement_upload": Route(
+        "POST",
+        finance_url("/finance/accounts/{id}/statements/", _finance_account),
+        FINANCE_IMPORTERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"statement-file": _sample("statement.mt940", "text/plain")},
+    ),
+    "finance:ledger_upload": Route(
+        "POST",
+        finance_url("/finance/accounts/{id}/ledger/", _finance_account),
+        FINANCE_IMPORTERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"ledger-file": _sample("ledger.csv", "text/csv")},
+    ),
+    "finance:reconcile": Route(
+        "POST",
+        finance_url("/finance/accounts/{id}/reconcile/", _finance_account),
+        FINANCE_HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        verify=verify_step_done,
+    ),
+    "finance:file_retry": Route(
+        "POST",
+        finance_url("/finance/files/{id}/retry/", make_failed_file),
+        FINANCE_IMPORTERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        verify=verify_step_done,
+    ),
+    "finance:line": Route(
+        "GET",
+        finance_url("/finance/lines/{id}/", _finance_line),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:line_match": Route(
+        "POST",
+        finance_rows_url("/finance/lines/{id}/match/"),
+        FINANCE_HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=body_web_line_match,
+    ),
+    "finance:match_confirm": Route(
+        "POST",
+        finance_url(
+            "/finance/matches/{id}/confirm/", lambda w, t: make_finance_match(w, t, "proposed")
+        ),
+        FINANCE_HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        verify=verify_step_done,
+    ),
+    "finance:match_approve": Route(
+        "POST",
+        finance_url(
+            "/finance/matches/{id}/approve/", lambda w, t: make_finance_match(w, t, "pending")
+        ),
+        FINANCE_HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        verify=verify_step_done,
+    ),
+    "finance:match_reject": Route(
+        "POST",
+        finance_url(
+            "/finance/matches/{id}/reject/", lambda w, t: make_finance_match(w, t, "pending")
+        ),
+        FINANCE_HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"reason": "The entry belongs to another invoice."},
+    ),
+    "finance:match_undo": Route(
+        "POST",
+        finance_url(
+            "/finance/matches/{id}/undo/", lambda w, t: make_finance_match(w, t, "accepted")
+        ),
+        FINANCE_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {"reason": "Booked twice."},
+    ),
+    "finance:match_learn": Route(
+        "POST",
+        finance_url(
+            "/finance/matches/{id}/rule/", lambda w, t: make_finance_match(w, t, "pending")
+        ),
+        FINANCE_HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        verify=verify_step_done,
+    ),
+    "finance:mappings": Route(
+        "GET",
+        finance_page("/finance/mappings/"),
+        FINANCE_MANAGERS,
+        permission_first=True,
+    ),
+    "finance:mapping_create": Route(
+        "GET",
+        finance_page("/finance/mappings/new/"),
+        FINANCE_MANAGERS,
+        permission_first=True,
+    ),
+    "finance:mapping_edit": Route(
+        "GET",
+        finance_url("/finance/mappings/{id}/edit/", _finance_mapping),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:rules": Route(
+        "GET",
+        finance_url("/finance/services/{id}/rules/", _finance_service),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:rule_create": Route(
+        "GET",
+        finance_url("/finance/services/{id}/rules/new/", _finance_service),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:policy": Route(
+        "POST",
+        finance_url("/finance/services/{id}/policy/", _finance_service),
+        FINANCE_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=lambda w, u, t: {
+            "date_window_days": "3",
+            "max_group_size": "2",
+            "auto_accept_percent": "95",
+        },
+    ),
+    "finance:rule_edit": Route(
+        "GET",
+        finance_url("/finance/rules/{id}/edit/", make_match_rule),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:rule_delete": Route(
+        "POST",
+        finance_url("/finance/rules/{id}/delete/", make_match_rule),
+        FINANCE_MANAGERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        verify=verify_step_done,
+    ),
+    "finance:calendar": Route(
+        "GET",
+        finance_list_url("/finance/calendar/?client={id}", make_occurrence),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=200,
+        hidden=200,
+    ),
+    "finance:obligation_create": Route(
+        "GET",
+        finance_page("/finance/obligations/new/"),
+        FINANCE_MANAGERS,
+        permission_first=True,
+    ),
+    "finance:obligation_edit": Route(
+        "GET",
+        finance_url("/finance/obligations/{id}/edit/", make_obligation),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:occurrence": Route(
+        "GET",
+        finance_url("/finance/occurrences/{id}/", make_occurrence),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:evidence": Route(
+        "POST",
+        finance_url("/finance/occurrences/{id}/evidence/", make_occurrence),
+        FINANCE_HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        body=body_fin_evidence,
+    ),
+    "finance:reports": Route(
+        "GET",
+        finance_list_url("/finance/reports/?client={id}", make_daily_report),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=200,
+        hidden=200,
+    ),
+    "finance:report_make": Route(
+        "POST",
+        finance_page("/finance/reports/make/"),
+        FINANCE_HANDLERS,
+        ok=302,
+        targets=TARGETS,
+        permission_first=True,
+        missing=400,
+        hidden=400,
+        body=body_web_report,
+    ),
+    "finance:report": Route(
+        "GET",
+        finance_url("/finance/reports/{id}/", make_daily_report),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:report_pdf": Route(
+        "GET",
+        finance_url("/finance/reports/{id}.pdf", make_daily_report),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+    ),
+    "finance:report_csv": Route(
+        "GET",
+        finance_url("/finance/reports/{id}.csv", make_daily_report),
+        FINANCE_VIEWERS,
         targets=TARGETS,
         permission_first=True,
     ),
@@ -2063,6 +2790,396 @@ MATRIX: dict[str, Route] = {
     "GET /api/v1/revenue": Route(
         "GET", fixed("/api/v1/revenue?months=6"), BILLING_MANAGERS, permission_first=True
     ),
+    # Finance back office. Everyone who works on or for a client reads its books (the planner:
+    # its lists are refused, its objects do not exist); set-up is the provider managers', files
+    # come from agents and the client's admin, the work (reconciling, matching with four eyes,
+    # evidence, reports) is the handlers'. Lists filtered by a client show nothing of another.
+    "GET /api/v1/finance/accounts": Route(
+        "GET",
+        finance_list_url("/api/v1/finance/accounts?client_id={id}"),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=200,
+        hidden=200,
+        verify=verify_listed,
+    ),
+    "POST /api/v1/finance/accounts": Route(
+        "POST",
+        fixed("/api/v1/finance/accounts"),
+        FINANCE_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        permission_first=True,
+        missing=422,
+        hidden=422,
+        body=body_fin_account,
+    ),
+    "GET /api/v1/finance/accounts/{account_id}": Route(
+        "GET",
+        finance_url("/api/v1/finance/accounts/{id}", _finance_account),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "PUT /api/v1/finance/accounts/{account_id}": Route(
+        "PUT",
+        finance_url("/api/v1/finance/accounts/{id}", _finance_account),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=body_fin_account,
+    ),
+    "GET /api/v1/finance/accounts/{account_id}/standing": Route(
+        "GET",
+        finance_url("/api/v1/finance/accounts/{id}/standing", _finance_account),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "GET /api/v1/finance/mappings": Route(
+        "GET",
+        finance_list_url("/api/v1/finance/mappings?client_id={id}"),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=200,
+        hidden=200,
+        verify=verify_listed,
+    ),
+    "POST /api/v1/finance/mappings": Route(
+        "POST",
+        fixed("/api/v1/finance/mappings"),
+        FINANCE_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        permission_first=True,
+        missing=422,
+        hidden=422,
+        body=body_fin_mapping,
+    ),
+    "PUT /api/v1/finance/mappings/{mapping_id}": Route(
+        "PUT",
+        finance_url("/api/v1/finance/mappings/{id}", _finance_mapping),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=body_fin_mapping_change,
+    ),
+    "GET /api/v1/finance/services/{service_id}/policy": Route(
+        "GET",
+        finance_url("/api/v1/finance/services/{id}/policy", _finance_service),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "PUT /api/v1/finance/services/{service_id}/policy": Route(
+        "PUT",
+        finance_url("/api/v1/finance/services/{id}/policy", _finance_service),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {
+            "date_window_days": 3,
+            "max_group_size": 2,
+            "auto_accept_percent": "95",
+        },
+    ),
+    "GET /api/v1/finance/services/{service_id}/rules": Route(
+        "GET",
+        finance_url("/api/v1/finance/services/{id}/rules", _finance_service),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "POST /api/v1/finance/services/{service_id}/rules": Route(
+        "POST",
+        finance_url("/api/v1/finance/services/{id}/rules", _finance_service),
+        FINANCE_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {"name": "Invoice numbers", "reference_pattern": r"RE-(\d+)"},
+    ),
+    "PATCH /api/v1/finance/rules/{rule_id}": Route(
+        "PATCH",
+        finance_url("/api/v1/finance/rules/{id}", make_match_rule),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {"name": "Renamed rule", "is_active": False},
+    ),
+    "DELETE /api/v1/finance/rules/{rule_id}": Route(
+        "DELETE",
+        finance_url("/api/v1/finance/rules/{id}", make_match_rule),
+        FINANCE_MANAGERS,
+        ok=204,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "POST /api/v1/finance/accounts/{account_id}/statements": Route(
+        "POST",
+        finance_url("/api/v1/finance/accounts/{id}/statements", _finance_account),
+        FINANCE_IMPORTERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=body_fin_statement,
+        multipart=True,
+    ),
+    "POST /api/v1/finance/accounts/{account_id}/ledger": Route(
+        "POST",
+        finance_url("/api/v1/finance/accounts/{id}/ledger", _finance_account),
+        FINANCE_IMPORTERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=body_fin_ledger,
+        multipart=True,
+    ),
+    "GET /api/v1/finance/accounts/{account_id}/files": Route(
+        "GET",
+        finance_url("/api/v1/finance/accounts/{id}/files", _finance_account),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "POST /api/v1/finance/files/{file_id}/retry": Route(
+        "POST",
+        finance_url("/api/v1/finance/files/{id}/retry", make_failed_file),
+        FINANCE_IMPORTERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {},
+    ),
+    "GET /api/v1/finance/accounts/{account_id}/statements": Route(
+        "GET",
+        finance_url("/api/v1/finance/accounts/{id}/statements", _finance_account),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "GET /api/v1/finance/accounts/{account_id}/lines": Route(
+        "GET",
+        finance_url("/api/v1/finance/accounts/{id}/lines?state=open", _finance_account),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "GET /api/v1/finance/accounts/{account_id}/entries": Route(
+        "GET",
+        finance_url("/api/v1/finance/accounts/{id}/entries?state=open", _finance_account),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "POST /api/v1/finance/accounts/{account_id}/reconcile": Route(
+        "POST",
+        finance_url("/api/v1/finance/accounts/{id}/reconcile", _finance_account),
+        FINANCE_HANDLERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "GET /api/v1/finance/accounts/{account_id}/matches": Route(
+        "GET",
+        finance_url("/api/v1/finance/accounts/{id}/matches", _finance_account),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "POST /api/v1/finance/accounts/{account_id}/matches": Route(
+        "POST",
+        finance_url("/api/v1/finance/accounts/{id}/matches", _finance_account),
+        FINANCE_HANDLERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=body_fin_match,
+    ),
+    "GET /api/v1/finance/matches/{match_id}": Route(
+        "GET",
+        finance_url(
+            "/api/v1/finance/matches/{id}", lambda w, t: make_finance_match(w, t, "pending")
+        ),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "POST /api/v1/finance/matches/{match_id}/confirm": Route(
+        "POST",
+        finance_url(
+            "/api/v1/finance/matches/{id}/confirm",
+            lambda w, t: make_finance_match(w, t, "proposed"),
+        ),
+        FINANCE_HANDLERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {"note": "Checked against the remittance."},
+    ),
+    # Made by another agent, so each handler may approve it (the maker may not: four eyes).
+    "POST /api/v1/finance/matches/{match_id}/approve": Route(
+        "POST",
+        finance_url(
+            "/api/v1/finance/matches/{id}/approve",
+            lambda w, t: make_finance_match(w, t, "pending"),
+        ),
+        FINANCE_HANDLERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "POST /api/v1/finance/matches/{match_id}/reject": Route(
+        "POST",
+        finance_url(
+            "/api/v1/finance/matches/{id}/reject",
+            lambda w, t: make_finance_match(w, t, "pending"),
+        ),
+        FINANCE_HANDLERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {"reason": "The entry belongs to another invoice."},
+    ),
+    "POST /api/v1/finance/matches/{match_id}/undo": Route(
+        "POST",
+        finance_url(
+            "/api/v1/finance/matches/{id}/undo",
+            lambda w, t: make_finance_match(w, t, "accepted"),
+        ),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {"reason": "Booked twice."},
+    ),
+    "POST /api/v1/finance/matches/{match_id}/rule": Route(
+        "POST",
+        finance_url(
+            "/api/v1/finance/matches/{id}/rule",
+            lambda w, t: make_finance_match(w, t, "pending"),
+        ),
+        FINANCE_HANDLERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "GET /api/v1/finance/lines/{line_id}/candidates": Route(
+        "GET",
+        finance_url("/api/v1/finance/lines/{id}/candidates", _finance_line),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "GET /api/v1/finance/obligations": Route(
+        "GET",
+        finance_list_url("/api/v1/finance/obligations?client_id={id}", make_obligation),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+        missing=200,
+        hidden=200,
+        verify=verify_listed,
+    ),
+    "POST /api/v1/finance/obligations": Route(
+        "POST",
+        fixed("/api/v1/finance/obligations"),
+        FINANCE_MANAGERS,
+        ok=201,
+        targets=TARGETS,
+        permission_first=True,
+        missing=422,
+        hidden=422,
+        body=body_fin_obligation,
+    ),
+    "GET /api/v1/finance/obligations/{obligation_id}": Route(
+        "GET",
+        finance_url("/api/v1/finance/obligations/{id}", make_obligation),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "PATCH /api/v1/finance/obligations/{obligation_id}": Route(
+        "PATCH",
+        finance_url("/api/v1/finance/obligations/{id}", make_obligation),
+        FINANCE_MANAGERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {"lead_days": 3, "authority": "Finanzamt Köln-Mitte"},
+    ),
+    "GET /api/v1/finance/obligations/{obligation_id}/dates": Route(
+        "GET",
+        finance_url(
+            "/api/v1/finance/obligations/{id}/dates?since=2026-10-01&until=2026-12-31",
+            make_obligation,
+        ),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    # Filtered by an obligation: another client's is not found, like the object itself.
+    "GET /api/v1/finance/occurrences": Route(
+        "GET",
+        finance_list_url(
+            "/api/v1/finance/occurrences?obligation_id={id}",
+            make_occurrence,
+            key=lambda occurrence: occurrence.obligation_id,
+        ),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+        verify=verify_listed,
+    ),
+    "POST /api/v1/finance/occurrences/{occurrence_id}/evidence": Route(
+        "POST",
+        finance_url("/api/v1/finance/occurrences/{id}/evidence", make_occurrence),
+        FINANCE_HANDLERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=body_fin_evidence,
+        multipart=True,
+    ),
+    "GET /api/v1/finance/reports": Route(
+        "GET",
+        finance_list_url(
+            "/api/v1/finance/reports?service_id={id}",
+            make_daily_report,
+            key=lambda report: report.service_id,
+        ),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        permission_first=True,
+        verify=verify_listed,
+    ),
+    "POST /api/v1/finance/services/{service_id}/reports": Route(
+        "POST",
+        finance_url("/api/v1/finance/services/{id}/reports", _finance_service),
+        FINANCE_HANDLERS,
+        ok=201,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+        body=lambda w, u, t: {"day": FINANCE_DAY.isoformat()},
+    ),
+    "GET /api/v1/finance/reports/{report_id}": Route(
+        "GET",
+        finance_url("/api/v1/finance/reports/{id}", make_daily_report),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "GET /api/v1/finance/reports/{report_id}/pdf": Route(
+        "GET",
+        finance_url("/api/v1/finance/reports/{id}/pdf", make_daily_report),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
+    "GET /api/v1/finance/reports/{report_id}/csv": Route(
+        "GET",
+        finance_url("/api/v1/finance/reports/{id}/csv", make_daily_report),
+        FINANCE_VIEWERS,
+        targets=TARGETS,
+        invisible_to=NOT_FINANCE,
+    ),
 }
 
 # Routes that are not the product's own pages: the API's own docs and schema (public metadata).
@@ -2164,7 +3281,7 @@ def test_isolation(world, name, role, target):
         f"{route.method} {url} as {role} ({target}): {response.status_code}, expected {expected}: "
         f"{b'' if response.streaming else response.content[:300]!r}"
     )
-    if route.verify is not None and response.status_code < 300:
+    if route.verify is not None and response.status_code < 400:
         route.verify(response, is_visible(route, role, target))
     content = b"".join(response.streaming_content) if response.streaming else response.content
     if role != "admin":
@@ -2174,3 +3291,132 @@ def test_isolation(world, name, role, target):
     if is_api and response.status_code >= 400:
         error = response.json()["error"]
         assert error["status"] == response.status_code and error["message"]
+
+
+# --- Finance: every id in a body is checked against the actor's scope and the path's client ---
+
+
+@dataclass(frozen=True)
+class ForeignId:
+    """A request on the own client's finance objects that carries an id of the other client."""
+
+    method: str
+    url: Callable[[Any], str]
+    body: Callable[[Any], dict[str, Any]]
+    field: str  # the field the 422 names
+    roles: tuple[str, ...] = ("manager", "admin")
+
+
+def _own_fin(world) -> Books:
+    return finance_of(world, "own")
+
+
+def _other_fin(world) -> Books:
+    return finance_of(world, "other")
+
+
+def _account_body(world, **changes: Any) -> dict[str, Any]:
+    return {**body_fin_account(world, None, "own"), **changes}
+
+
+def _match_body(world, line_side: str, entry_side: str) -> dict[str, Any]:
+    line = make_finance_rows(world, finance_of(world, line_side))[0]
+    entry = make_finance_rows(world, finance_of(world, entry_side))[1]
+    return {"line_ids": [line.pk], "entry_ids": [entry.pk]}
+
+
+FOREIGN_IDS = {
+    "new account with another client's statement mapping": ForeignId(
+        "POST",
+        lambda w: "/api/v1/finance/accounts",
+        lambda w: _account_body(w, statement_mapping_id=_other_fin(w).bank_mapping.pk),
+        "body.statement_mapping_id",
+    ),
+    "new account with another client's ledger mapping": ForeignId(
+        "POST",
+        lambda w: "/api/v1/finance/accounts",
+        lambda w: _account_body(w, ledger_mapping_id=_other_fin(w).ledger_mapping.pk),
+        "body.ledger_mapping_id",
+    ),
+    "account moved to another client's service": ForeignId(
+        "PUT",
+        lambda w: f"/api/v1/finance/accounts/{_own_fin(w).account.pk}",
+        lambda w: _account_body(w, service_id=_other_fin(w).reconciliation.pk),
+        "body.service_id",
+    ),
+    "account given another client's ledger mapping": ForeignId(
+        "PUT",
+        lambda w: f"/api/v1/finance/accounts/{_own_fin(w).account.pk}",
+        lambda w: _account_body(w, ledger_mapping_id=_other_fin(w).ledger_mapping.pk),
+        "body.ledger_mapping_id",
+    ),
+    "mapping of another client": ForeignId(
+        "POST",
+        lambda w: "/api/v1/finance/mappings",
+        lambda w: body_fin_mapping(w, None, "other"),
+        "body.client_id",
+        roles=("manager",),  # the provider's admin may set up any client
+    ),
+    "mapping moved to another client": ForeignId(
+        "PUT",
+        lambda w: f"/api/v1/finance/mappings/{_own_fin(w).ledger_mapping.pk}",
+        lambda w: body_fin_mapping(w, None, "other"),
+        "body.client_id",
+    ),
+    "obligation of another client's service": ForeignId(
+        "POST",
+        lambda w: "/api/v1/finance/obligations",
+        lambda w: body_fin_obligation(w, None, "other"),
+        "body.service_id",
+        roles=("manager",),
+    ),
+    "match of another client's bank line": ForeignId(
+        "POST",
+        lambda w: f"/api/v1/finance/accounts/{_own_fin(w).account.pk}/matches",
+        lambda w: _match_body(w, "other", "own"),
+        "body.line_ids",
+        roles=("agent", "manager", "admin"),
+    ),
+    "match with another client's ledger entry": ForeignId(
+        "POST",
+        lambda w: f"/api/v1/finance/accounts/{_own_fin(w).account.pk}/matches",
+        lambda w: _match_body(w, "own", "other"),
+        "body.entry_ids",
+        roles=("agent", "manager", "admin"),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        pytest.param(name, role, id=f"{name}|{role}")
+        for name, case in FOREIGN_IDS.items()
+        for role in case.roles
+    ],
+)
+def test_finance_body_ids_of_another_client_are_refused(world, name, role):
+    """An id of another client in a body is refused with the field named, whoever sends it
+    (even the provider's admin, who sees both clients, may not mix them); nothing is written."""
+    case = FOREIGN_IDS[name]
+    url = case.url(world)
+    body = case.body(world)
+    with all_clients_unscoped("test check"):
+        before = (BankAccount.objects.count(), ColumnMapping.objects.count(), Match.objects.count())
+        before_obligations = Obligation.objects.count()
+    response = world.login(role).generic(
+        case.method, url, data=json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code in (404, 422), (response.status_code, response.content[:300])
+    if response.status_code == 422:
+        paths = [problem["path"] for problem in response.json()["error"]["fields"]]
+        assert case.field in paths, paths
+    assert "OTHERSECRET" not in response.content.decode()
+    with all_clients_unscoped("test check"):
+        after = (BankAccount.objects.count(), ColumnMapping.objects.count(), Match.objects.count())
+        assert after == before and Obligation.objects.count() == before_obligations
+        account = BankAccount.objects.get(pk=_own_fin(world).account.pk)
+        mapping = ColumnMapping.objects.get(pk=_own_fin(world).ledger_mapping.pk)
+    assert account.service_id == _own_fin(world).reconciliation.pk
+    assert account.ledger_mapping_id == _own_fin(world).ledger_mapping.pk
+    assert mapping.client_id == world.own.pk and mapping.name == "Cash book export"

@@ -908,6 +908,7 @@ def match_make(
 
 def match_confirm(*, actor: Actor, match: Match, note: str = "") -> Match:
     """An agent takes an engine proposal as their own match (it then needs approval)."""
+    actor.require(Permission.HANDLE_WORK, client_id=match.client_id)
     if match.status != MatchStatus.PROPOSED:
         raise ValidationError({"status": "Only a proposal can be confirmed."})
     account = BankAccount.objects.get(pk=match.account_id)

@@ -226,6 +226,7 @@ def create_mapping(request: HttpRequest, payload: MappingIn) -> Status[ColumnMap
 def update_mapping(request: HttpRequest, mapping_id: DbId, payload: MappingIn) -> ColumnMapping:
     actor = request_actor(request)
     mapping = queries.mapping_get(actor=actor, mapping_id=mapping_id)
+    actor.require(Permission.MANAGE_FINANCE, client_id=mapping.client_id)
     if payload.client_id != mapping.client_id:
         raise FieldError("body.client_id", "A mapping stays with its client.")
     fields = payload.dict(exclude={"client_id"})

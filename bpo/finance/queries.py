@@ -297,9 +297,12 @@ def rule_get(*, actor: Actor, rule_id: int) -> MatchRule:
 
 def policy_of(service: Service) -> ReconciliationPolicy:
     """The service's reconciliation policy, or the defaults when none was set."""
-    return ReconciliationPolicy.objects.filter(service=service).first() or ReconciliationPolicy(
-        client_id=service.client_id, service=service
-    )
+    saved = ReconciliationPolicy.objects.filter(service=service).first()
+    if saved is not None:
+        return saved
+    policy = ReconciliationPolicy(client_id=service.client_id, service=service)
+    policy.auto_accept_percent = Decimal(policy.auto_accept_percent)  # the default is an int
+    return policy
 
 
 def obligations_visible(
