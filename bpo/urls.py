@@ -15,6 +15,7 @@ urlpatterns = [
     path("intake/", include("bpo.intake.urls")),
     path("portal/", include("bpo.portal.urls")),
     path("billing/", include("bpo.billing.urls")),
+    path("finance/", include("bpo.finance.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -112,7 +112,7 @@ def account_rows(*, actor: Actor, client_ids: Iterable[int]) -> list[BankAccount
     gaps = Statement.objects.filter(account=OuterRef("pk")).filter(
         ~Q(balance_gap=0) & Q(balance_gap__isnull=False) | ~Q(missing_days=[])
     )
-    money = DecimalField(max_digits=18, decimal_places=4)
+    money: Any = DecimalField(max_digits=18, decimal_places=4)
     return list(
         BankAccount.objects.filter(client_id__in=allowed)
         .select_related("service", "client")

@@ -171,19 +171,41 @@ class MatchRow:
     entries: list[Any]
     lines_total: Decimal
     entries_total: Decimal
+    reasons: list[str]
+    made_by: str
+    decided_by: str
 
 
-def match_row(match: Match) -> MatchRow:
+def _person(user: Any, named: bool) -> str:
+    if user is None:
+        return ""
+    return str(user.full_name or user.email) if named else "an agent"
+
+
+def match_row(match: Match, *, named: bool) -> MatchRow:
+    """A match as the pages show it; the provider's agents are named to the provider's staff
+    only (the client reads "an agent", as billing does)."""
     accepted = match.status == MatchStatus.ACCEPTED
     lines = list(match.lines.all() if accepted else match.proposed_lines.all())
     entries = list(match.entries.all() if accepted else match.proposed_entries.all())
+    reasons = [str(r) for r in match.reasons or []]
+    if not named:
+        reasons = [r for r in reasons if not r.startswith("matched by ")]
     return MatchRow(
         match=match,
         lines=lines,
         entries=entries,
         lines_total=sum((x.amount for x in lines), Decimal(0)),
         entries_total=sum((x.amount for x in entries), Decimal(0)),
+        reasons=reasons,
+        made_by=_person(match.made_by, named),
+        decided_by=_person(match.decided_by, named),
     )
+
+
+def names_agents(actor: Actor, client_id: int) -> bool:
+    """Whether the actor reads the names of the provider's agents (its own staff do)."""
+    return actor.can(Permission.VIEW_AGENTS, client_id=client_id)
 
 
 @dataclass(frozen=True)
@@ -197,6 +219,17 @@ class CandidateRow:
     confidence: Decimal
     reasons: list[str]
     shape: str
+    difference: Decimal  # lines minus entries: a candidate that is not 0 cannot be matched
+
+
+_MISSING = object()
+
+
+def _get(candidate: Any, key: str, default: Any = _MISSING) -> Any:
+    """A field of a candidate, given as a dict (queries) or an object."""
+    if isinstance(candidate, dict):
+        return candidate[key] if default is _MISSING else candidate.get(key, default)
+    return getattr(candidate, key) if default is _MISSING else getattr(candidate, key, default)
 
 
 def candidate_rows(actor: Actor, line: StatementLine, limit: int | None = None) -> list[Any]:
@@ -206,7 +239,7 @@ def candidate_rows(actor: Actor, line: StatementLine, limit: int | None = None) 
     found = list(queries.line_candidates(actor=actor, line=line))[:limit]
 
     def value(candidate: Any, key: str) -> Any:
-        return candidate[key] if isinstance(candidate, dict) else getattr(candidate, key)
+        return _get(candidate, key)
 
     lines, entries = page_queries.rows_of(
         actor=actor,
@@ -227,6 +260,7 @@ def candidate_rows(actor: Actor, line: StatementLine, limit: int | None = None) 
                 confidence=Decimal(str(value(candidate, "confidence"))),
                 reasons=list(value(candidate, "reasons") or []),
                 shape=str(value(candidate, "shape")),
+                difference=Decimal(str(_get(candidate, "difference", None) or 0)),
             )
         )
     return rows
@@ -249,7 +283,8 @@ def item_panel(actor: Actor, item: WorkItem) -> dict[str, Any] | None:
                 "line": line,
                 "candidates": candidate_rows(actor, line, limit=CANDIDATES_ON_ITEM),
                 "matches": [
-                    match_row(m) for m in page_queries.matches_of_line(actor=actor, line=line)
+                    match_row(m, named=names_agents(actor, item.client_id))
+                    for m in page_queries.matches_of_line(actor=actor, line=line)
                 ],
                 "can_handle": can_handle,
             }
@@ -353,7 +388,7 @@ def _overview_chart(accounts: list[Any], reports: list[DailyReport]) -> dict[str
                 for s in series.values()
             ],
         }
-    if not accounts:
+    if not any(a.line_count for a in accounts):
         return None
     return {
         "kind": "lines",
@@ -411,7 +446,7 @@ def _render_account(
     page = keyset_page(rows, after=after, limit=PAGE_SIZE)
     items: list[Any] = page.items
     if tab in ("proposals", "pending", "accepted"):
-        items = [match_row(m) for m in page.items]
+        items = [match_row(m, named=names_agents(actor, client_id)) for m in page.items]
     can_import = actor.can(Permission.IMPORT_FINANCE, client_id=client_id)
     forms = {
         "statement_form": StatementUploadForm(prefix="statement"),
@@ -438,6 +473,7 @@ def _render_account(
             "can_import": can_import,
             "can_handle": actor.can(Permission.HANDLE_WORK, client_id=client_id),
             "can_manage": actor.can(Permission.MANAGE_FINANCE, client_id=client_id),
+            "names_agents": names_agents(actor, client_id),
             **forms,
         },
         status=status,
@@ -583,7 +619,10 @@ def _render_line(
     status: int = 200,
 ) -> HttpResponse:
     can_handle = actor.can(Permission.HANDLE_WORK, client_id=line.client_id)
-    matches = [match_row(m) for m in page_queries.matches_of_line(actor=actor, line=line)]
+    named = names_agents(actor, line.client_id)
+    matches = [
+        match_row(m, named=named) for m in page_queries.matches_of_line(actor=actor, line=line)
+    ]
     waiting = next((m for m in matches if m.match.status == MatchStatus.PENDING), None)
     search = EntrySearchForm(request.GET or None)
     entries: list[Any] = []
@@ -606,6 +645,7 @@ def _render_line(
             "entries": entries,
             "match_form": match_form or MatchForm(),
             "other_lines": other_lines,
+            "locale": reader_locale.get().replace("_", "-"),
             "chosen": set(getattr(match_form, "cleaned_data", {}).get("entry_ids") or []),
             "chosen_lines": set(getattr(match_form, "cleaned_data", {}).get("line_ids") or []),
             "open_item": open_item,
@@ -978,7 +1018,6 @@ def _read_sample(
         headers, kind if kind in ("bank", "ledger") else "bank", samples
     )
     values = {key: request.POST.get(key, "") for key in ("client", "kind", "name", "encoding")}
-    values["decimal_comma"] = proposal.decimal_comma
     fresh = MappingForm(
         clients=clients,
         initial={**initial, **values, **MappingForm.initial_from_proposal(proposal, headers)},

@@ -35,6 +35,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(
             ("Billing" if actor.is_provider else "Invoices", reverse("billing:list"), "receipt")
         )
+    if actor.can(Permission.VIEW_FINANCE):
+        items.append(("Finance", reverse("finance:overview"), "bank"))
     if actor.client_ids:
         items.append(("Contracts", reverse("contracts:list"), "file-earmark-text"))
         items.append(("Calendars", reverse("calendars:list"), "calendar-week"))

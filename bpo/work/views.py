@@ -33,6 +33,7 @@ from bpo.accounts.forms import add_validation_errors
 from bpo.accounts.models import User
 from bpo.accounts.roles import Permission
 from bpo.contracts.models import Priority, Service
+from bpo.finance.views import item_panel as finance_panel
 from bpo.tenancy.context import Actor, request_actor
 from bpo.work import actions, queries
 from bpo.work.actions import FINAL_STATES
@@ -293,6 +294,7 @@ def _render_item(
         "breach_causes": BreachCause.choices,
         "priorities": Priority.choices,
         "shortcuts": shortcuts,
+        "finance_panel": finance_panel(actor, item),
         **forms,
     }
     return render(request, "work/item.html", context, status=status)

@@ -9,12 +9,16 @@
   }
   const out = form.querySelector("[data-testid='match-sum']");
   const units = function (value) { return Math.round(Number(value) * 10000); };
-  const format = function (value) {
-    return (value / 10000).toLocaleString(undefined, {
-      minimumFractionDigits: 2,
-      maximumFractionDigits: 4,
+  let money;
+  try {
+    money = new Intl.NumberFormat(form.dataset.locale || undefined, {
+      style: "currency",
+      currency: form.dataset.currency,
     });
-  };
+  } catch (e) {
+    money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2 });
+  }
+  const format = function (value) { return money.format(value / 10000); };
   const total = function (name) {
     let sum = 0;
     let count = 0;
