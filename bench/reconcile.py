@@ -78,6 +78,7 @@ FULL_LINES = 100_000
 QUICK_LINES = 2_000
 FULL_GROWTH = (10_000, 1_000_000)
 QUICK_GROWTH = (500, 8_000)
+LARGE_RUNS = 3
 LOAD_BATCH = 50_000
 NOW = datetime(2030, 1, 2, 8, 0, tzinfo=UTC)
 
@@ -422,6 +423,12 @@ def naive_memory(data: synthetic.DataSet) -> list[engine.Proposal]:
     return out
 
 
+def growth_runs(size: int, main: int, runs: int) -> int:
+    """Runs at a size: as many as the main size's, at most LARGE_RUNS above it (a million lines
+    take minutes a run)."""
+    return runs if size <= main else min(runs, LARGE_RUNS)
+
+
 def percent(value: float) -> float:
     return 100.0 * value
 
@@ -483,6 +490,8 @@ def run(options: Options) -> list[Figure]:
                 f"{samples['memory_engine'][-1]:.2f} s, naive {samples['memory_naive'][-1]:.2f} s"
             )
             for size in growth:
+                if number > growth_runs(size, main, options.runs):
+                    continue
                 reset(books[size])
                 seconds, outcome = timed_engine(books[size], admin)
                 samples[f"growth_{size}"].append(seconds)
@@ -546,7 +555,7 @@ def run(options: Options) -> list[Figure]:
                 "s",
                 f"linear_from_{main}_lines_seconds",
                 per_line * size,
-                options.runs,
+                growth_runs(size, main, options.runs),
                 f"{size:,} lines, {len(data.entries):,} entries (same density: a longer "
                 f"period); run_engine end to end beside the {main:,}-line time scaled linearly",
             )

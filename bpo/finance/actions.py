@@ -138,6 +138,7 @@ def bank_account_save(
     account.statement_mapping = statement_mapping
     account.ledger_mapping = ledger_mapping
     account.full_clean(exclude=["client", "service", "statement_mapping", "ledger_mapping"])
+    account.validate_constraints()
     with transaction.atomic():
         created = account.pk is None
         account.save()
@@ -192,6 +193,7 @@ def column_mapping_save(
     mapping.decimal_comma = spec.decimal_comma
     mapping.encoding = spec.encoding
     mapping.full_clean(exclude=["client"])
+    mapping.validate_constraints()
     with transaction.atomic():
         mapping.save()
         record("finance.mapping_saved", obj=mapping, after={"kind": kind, "columns": spec.columns})
@@ -280,6 +282,7 @@ def match_rule_save(
             {"reference_pattern": "A rule needs a reference pattern, an IBAN or a name to match."}
         )
     rule.full_clean(exclude=["client", "service", "learned_from", "created_by"])
+    rule.validate_constraints()
     with transaction.atomic():
         created = rule.pk is None
         rule.save()
@@ -714,7 +717,12 @@ def reconciliation_run(*, actor: Actor | None, account: BankAccount) -> Reconcil
             started_by=actor.user if actor else None,
             started_at=now,
         )
-        outcome = reconcile.run_engine(locked, user=actor.user if actor else None, now=now)
+        try:
+            outcome = reconcile.run_engine(locked, user=actor.user if actor else None, now=now)
+        except reconcile.ReconciliationConflict:
+            raise ValidationError(
+                {"account": "The account changed while it was being reconciled: try again."}
+            ) from None
         opened = _open_items(locked, outcome.open_line_ids)
         settled = _close_settled_items(locked)
         run.lines, run.entries = outcome.lines, outcome.entries
@@ -880,8 +888,7 @@ def match_make(
             shape=_shape(lines, entries),
             status=MatchStatus.PENDING,
             confidence=proposal.confidence if proposal else Decimal(100),
-            reasons=(list(proposal.reasons) if proposal else [])
-            + [f"matched by {actor.user.email}"],
+            reasons=(list(proposal.reasons) if proposal else []) + ["matched by hand"],
             rule=proposal.rule if proposal else None,
             difference=difference,
             made_by=actor.user,
@@ -1124,6 +1131,7 @@ def obligation_save(
     if obligation.ends_on and obligation.ends_on < obligation.starts_on:
         raise ValidationError({"ends_on": "The end comes before the start."})
     obligation.full_clean(exclude=["client", "service"])
+    obligation.validate_constraints()
     with transaction.atomic():
         created = obligation.pk is None
         obligation.save()
@@ -1261,6 +1269,9 @@ def daily_report_make(
         actor.require(Permission.HANDLE_WORK, client_id=service.client_id)
     ensure_client_in_scope(service.client_id)
     _reconciliation_service(service)
+    zone = ZoneInfo(work.agreed_terms(service).calendar.time_zone)
+    if day >= timezone.now().astimezone(zone).date():
+        raise ValidationError({"day": f"{day} has not ended yet: a report states a day past."})
     client = Client.objects.get(pk=service.client_id)
     figures = report.daily_figures(service, day)
     pdf = documents.figures_pdf(

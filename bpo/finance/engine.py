@@ -87,7 +87,7 @@ MARGIN = 10.0  # a rival within this many points fits as well
 MIN_PROPOSAL = 30.0  # weaker pairs are not proposed to an agent
 MAX_GROUP_CANDIDATES = 24  # open items a subset-sum search considers for one target
 MAX_SOLUTIONS = 8  # sets of one target that add up, at most (more: all ambiguous anyway)
-CANDIDATE_DAYS = 60  # candidates(): entries named in the reference, this far apart at most
+CANDIDATE_DAYS = 60  # a bare number in a reference, and candidates(): this many days apart at most
 
 MIN_NUMBER_DIGITS = 5  # a document's trailing number, to be found alone in a reference
 MIN_IDENTIFIER = 5  # characters of an identifier (letters and digits, compact)
@@ -582,8 +582,9 @@ class _Run:
                             hits[ei] = ("document", written, where)
                             break
             for number in numbers:
+                # A bare number recurs (the same serial every year): only near the line.
                 for ei in self.by_number.get(number, ()):
-                    if ei not in hits:
+                    if ei not in hits and abs(self.entries[ei].day - line.day) <= CANDIDATE_DAYS:
                         written = self.entries[ei].idents[0][1]
                         hits[ei] = ("number", written, number)
             for ei, (kind, _, _) in hits.items():

@@ -22,8 +22,9 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    Window,
 )
-from django.db.models.functions import Abs, Coalesce
+from django.db.models.functions import Abs, Coalesce, RowNumber
 
 from bpo.accounts.roles import Permission
 from bpo.contracts.models import ProcessType, Service
@@ -156,10 +157,19 @@ def calendar_due(
     )
 
 
-def recent_reports(*, actor: Actor, client_ids: Iterable[int], since: date) -> list[DailyReport]:
-    """Daily reports of these clients from ``since`` on, newest day first."""
+def recent_reports(
+    *, actor: Actor, client_ids: Iterable[int], per_client: int
+) -> list[DailyReport]:
+    """The latest ``per_client`` daily reports of each of these clients, newest day first."""
     return list(
-        queries.reports_visible(actor=actor).filter(client_id__in=list(client_ids), day__gte=since)
+        queries.reports_visible(actor=actor)
+        .filter(client_id__in=list(client_ids))
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("client_id")], order_by=[F("day").desc(), F("id")]
+            )
+        )
+        .filter(rank__lte=per_client)
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 
-from bpo.finance.models import Occurrence
+from bpo.finance.models import Occurrence, OpenLine
 from bpo.work.models import WorkItem
 from bpo.work.signals import item_resolving
 
@@ -23,5 +23,17 @@ def filing_needs_evidence(sender: Any, item: WorkItem, **kwargs: Any) -> None:
             {
                 "state": f"{occurrence.obligation.name} is a filing: attach its confirmation "
                 "document and enter the confirmation reference before resolving it."
+            }
+        )
+
+
+@receiver(item_resolving, sender=WorkItem)
+def open_line_needs_its_match(sender: Any, item: WorkItem, **kwargs: Any) -> None:
+    """Refuse to resolve the work item of a bank line that is still unreconciled."""
+    if OpenLine.objects.filter(item_id=item.pk, line__match__isnull=True).exists():
+        raise ValidationError(
+            {
+                "state": "The bank line is not reconciled yet: match it (its match approved by a "
+                "second agent), or cancel the item with the reason."
             }
         )

@@ -21,10 +21,18 @@ from bpo.finance.models import (
     Roll,
     StatementFormat,
 )
+from bpo.tenancy.context import request_actor
 
 
 class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
+
+
+def _person(user: Any, context: Any) -> str | None:
+    """Who made or decided a match: named to the provider's staff, "An agent" to the client."""
+    if user is None:
+        return None
+    return str(user.email) if request_actor(context["request"]).is_provider else "An agent"
 
 
 # --- Set-up --------------------------------------------------------------------------------
@@ -346,12 +354,12 @@ class MatchOut(Schema):
         return sorted(x.pk for x in rows)
 
     @staticmethod
-    def resolve_made_by(obj: Any) -> str | None:
-        return obj.made_by.email if obj.made_by_id else None
+    def resolve_made_by(obj: Any, context: Any) -> str | None:
+        return _person(obj.made_by if obj.made_by_id else None, context)
 
     @staticmethod
-    def resolve_decided_by(obj: Any) -> str | None:
-        return obj.decided_by.email if obj.decided_by_id else None
+    def resolve_decided_by(obj: Any, context: Any) -> str | None:
+        return _person(obj.decided_by if obj.decided_by_id else None, context)
 
 
 class MatchParams(Schema):

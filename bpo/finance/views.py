@@ -329,7 +329,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         dues[occurrence.client_id].append(due_row(occurrence, now))
     reports: dict[int, list[DailyReport]] = defaultdict(list)
     for report in page_queries.recent_reports(
-        actor=actor, client_ids=ids, since=today - timedelta(days=CHART_REPORTS * 2)
+        actor=actor, client_ids=ids, per_client=CHART_REPORTS
     ):
         reports[report.client_id].append(report)
     sections = [

@@ -482,7 +482,7 @@ def test_a_split_that_a_greedy_first_fit_misses():
     assert proposal.shape == "1:n"
     assert proposal.key == ((1,), (11, 13))
     assert proposal.reasons[0] == "amounts of 2 entries add up to the line's"
-    assert f"counterparty IBAN DE89 3704 0044 0532 0130 00 on all" in proposal.reasons
+    assert "counterparty IBAN DE89 3704 0044 0532 0130 00 on all" in proposal.reasons
 
 
 def test_references_choose_between_two_sets_that_add_up():

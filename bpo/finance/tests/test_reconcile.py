@@ -248,7 +248,7 @@ def test_rules_and_differences_are_written(world, books, admin):
             line_total = sum(x.amount for x in match.lines.all())
             entry_total = sum(e.amount for e in match.entries.all())
             assert match.difference == line_total - entry_total
-            assert f"rule 'Foreign payments less charges'" in match.reasons
+            assert "rule 'Foreign payments less charges'" in match.reasons
     assert by_rule["Stripe payouts"] > 0
     assert by_rule["Switched off"] == 0
 

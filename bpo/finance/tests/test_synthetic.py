@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 from collections import Counter, defaultdict
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -44,8 +43,8 @@ def test_lines_entries_and_links(data):
 
 
 def test_every_shape_and_every_trap_is_in_it(data):
-    entries_of: dict[int, set[int]] = defaultdict(set)
-    lines_of: dict[int, set[int]] = defaultdict(set)
+    entries_of = defaultdict(set)
+    lines_of = defaultdict(set)
     for li, ei in data.labels:
         entries_of[li].add(ei)
         lines_of[ei].add(li)
@@ -62,7 +61,7 @@ def test_every_shape_and_every_trap_is_in_it(data):
     for kind in synthetic.EVENTS:
         assert kinds[kind] > 0, kind
     # the same customer's equal invoices in one week
-    by_party_amount: dict[tuple[str, int], list[date]] = defaultdict(list)
+    by_party_amount = defaultdict(list)
     for e in data.entries:
         by_party_amount[(e.name, e.amount_minor)].append(e.date)
     assert any(
@@ -73,7 +72,7 @@ def test_every_shape_and_every_trap_is_in_it(data):
         if a is not b
     )
     # equal amounts of different customers in one week
-    by_amount: dict[int, set[str]] = defaultdict(set)
+    by_amount = defaultdict(set)
     for e in data.entries:
         by_amount[e.amount_minor].add(e.name)
     assert sum(1 for names in by_amount.values() if len(names) > 1) > 20

@@ -362,6 +362,15 @@ def test_a_manual_match_that_does_not_add_up_is_refused_on_the_form(world, books
     assert "at least one bank line and one ledger entry" in response.content.decode()
     # Client users may not match.
     post(world.login("client_admin"), f"/finance/lines/{line.pk}/match/", {}, status=403)
+    # A difference the agent explains in the note goes to the checker.
+    post(
+        agent,
+        f"/finance/lines/{line.pk}/match/",
+        {"entry_ids": [entry.pk, other.pk], "note": "The customer took a discount."},
+    )
+    with acting_as(world.actor("admin")):
+        made = Match.objects.get(status=MatchStatus.PENDING, proposed_entries=other)
+    assert made.note == "The customer took a discount."
 
 
 def test_a_rejection_needs_a_reason_and_a_manager_takes_a_match_back(
@@ -808,12 +817,6 @@ def test_an_account_tab_reads_a_fixed_number_of_queries_however_many_matches(wor
     assert _queries(agent, url) == many
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bank_account_save, column_mapping_save, match_rule_save and obligation_save run "
-    "full_clean without the client/service, so their unique names are not validated and the "
-    "database refuses them (IntegrityError, 500)",
-)
 def test_a_name_already_taken_is_refused_on_the_form(world, books):
     manager = world.login("manager")
     manager.raise_request_exception = False

@@ -42,7 +42,7 @@
       " ticked, together " + format(entries.sum) + (left === 0
         ? ": exactly the amount of the line" + (lines.count ? "s" : "") + "."
         : "; the line" + (lines.count ? "s come" : " comes") + " to " + format(target) +
-          ", " + format(Math.abs(left)) + " apart.");
+          ", " + format(Math.abs(left)) + " apart: say why in the note.");
     out.className = "small my-2 " + (left === 0 ? "text-success fw-semibold" : "text-warning-emphasis");
   }
   form.addEventListener("change", update);
