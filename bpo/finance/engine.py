@@ -15,8 +15,10 @@ against it, and every point of it is kept as a reason a person can read:
 - the reference: an identifier of the entry (its document number, or a token of its reference
   with three digits or more) written in the line's remittance text, whole ("reference
   RE-2026-10431 in document number") or as the document number's trailing number ("number
-  10431 of document RE-2026-10431 in reference"); a line that names other documents only
-  counts against the pair;
+  10431 of document RE-2026-10431 in reference"; a bare number only within
+  ``CANDIDATE_DAYS``, as serial numbers recur every year); a line that names, whole, another
+  document of the same amount or counterparty counts against the pair (a document of some
+  other party and amount is a typo, not a rival);
 - the counterparty's IBAN, valid by schwifty on both sides: the same, or different (against);
 - the counterparty's name, compared with rapidfuzz after normalising (case, umlauts, accents,
   legal forms): the best ``fuzz.ratio`` of the words as written, sorted (``token_sort_ratio``)
@@ -25,11 +27,19 @@ against it, and every point of it is kept as a reason a person can read:
 - the days between the dates;
 - the service's rules that hold (every condition a rule sets: window, tolerance, reference
   pattern whose first group appears in the entry's document number or reference, counterparty
-  IBAN, counterparty name at the rule's threshold): the best one's confidence is a floor.
+  IBAN, counterparty name at the rule's threshold): the best one's confidence is a floor,
+  and the rule is named among the reasons (and as the match's rule) when it made a difference:
+  it allowed the difference of amount or the wider window, or its confidence is above what
+  the evidence alone says.
+
+Amount, date and name alone never reach the default threshold of 90: an automatic match needs
+an identifier besides, the reference or the IBAN (or a rule).
 
 **Decisions.** Highest evidence first, a pair is accepted when its confidence reaches the
 policy's threshold and nothing else fits as well: no other open entry of the line, nor other
-open line of the entry, scores within ``MARGIN`` of it. Accepting removes the line and the
+open line of the entry, scores within ``MARGIN`` of it (nor, for amounts a tolerance
+allowed, does another open line name the same document: the difference may be its part of a
+split payment). Accepting removes the line and the
 entry from everyone's rivals, so the pass runs again until it accepts nothing more (a
 fixpoint: a second run over what is left accepts nothing, so running the engine twice changes
 nothing). The remaining lines are then matched to several entries (1:n: one transfer paying
@@ -72,7 +82,7 @@ GROUP_SUM = 45.0  # amounts of a group add up exactly
 GROUP_EXTRA_MEMBER = 2.0  # less for each member beyond two, unless references name them all
 REF_DOCUMENT = 50.0
 REF_NUMBER = 35.0
-REF_OTHER = -15.0  # the reference names other documents only
+REF_OTHER = -15.0  # the reference names another document of this amount or counterparty
 IBAN_SAME = 35.0
 IBAN_OTHER = -20.0
 NAME_SAME = 20.0  # name ratio at least NAME_SAME_RATIO
@@ -432,7 +442,6 @@ class _Group:
         "lines",
         "name",
         "rank",
-        "refs",
         "sort_key",
     )
 
@@ -443,13 +452,12 @@ class _Group:
         entries: tuple[int, ...],
         rank: float,
         days: int,
-        refs: list[str],
         iban: int,
         name: float,
         sort_key: tuple[object, ...],
     ) -> None:
         self.kind, self.lines, self.entries, self.rank, self.days = kind, lines, entries, rank, days
-        self.refs, self.iban, self.name = refs, iban, name
+        self.iban, self.name = iban, name
         self.conf = max(0.0, min(100.0, rank))
         self.sort_key = sort_key
 
@@ -556,11 +564,16 @@ class _Run:
                 bucket = by_amount[e.amount] = ([], [])
             bucket[0].append(e.day)
             bucket[1].append(e.i)
+        self.by_digits: dict[str, list[int]] = defaultdict(list)
         for e in self.entries:
             for key, _, _, number in e.idents:
                 self.by_identifier[key].append(e.i)
                 if number:
                     self.by_number[number].append(e.i)
+            if e.idents and e.idents[0][2] == "document number":
+                digits = "".join(_DIGIT_RUN.findall(e.idents[0][0]))
+                if len(digits) >= MIN_NUMBER_DIGITS:
+                    self.by_digits[digits].append(e.i)
             if e.iban:
                 self.by_iban[e.iban].append(e.i)
         self.by_amount = by_amount  # amount -> (days, entry indexes), in date order
@@ -651,7 +664,10 @@ class _Run:
     def _rule_candidates(self, rule: _Rule, group: str, line: _Line) -> Iterable[int]:
         """Entries a rule with a tolerance (or a wider window) may pair with the line."""
         if group:
-            found = set(self.by_identifier.get(group, ())) | set(self.by_number.get(group, ()))
+            # a group is a document number whole, its trailing number or its digits (as in a
+            # pattern like RE-?(\d{4}-?\d{5})); it is checked to appear in the entry after
+            found = set(self.by_identifier.get(group, ()))
+            found.update(self.by_number.get(group, ()), self.by_digits.get(group, ()))
             return sorted(found)
         if rule.iban:
             return self.by_iban.get(line.iban, ())
@@ -1042,14 +1058,12 @@ class _Run:
         score -= DAY_PENALTY * max(0, days - 1)
         if score < MIN_PROPOSAL - MARGIN:
             return None
-        written = [f"{kind_}:{text}:{where}" for kind_, text, where in refs]
         return _Group(
             kind,
             tuple(line.i for line in lines),
             tuple(entry.i for entry in entries),
             score,
             days,
-            written,
             iban,
             ratio,
             (-score, days, members, key),

@@ -726,3 +726,23 @@ def test_any_books_get_a_conflict_free_answer_whose_amounts_add_up(case):
         e for e in entries if e.id not in {i for p in proposals if p.accepted for i in p.entry_ids}
     ]
     assert accepted(reconcile(left_lines, left_entries)) == set()
+
+
+def test_a_rule_whose_group_is_the_document_numbers_digits():
+    """A pattern as a learned rule writes it: the group holds the digits, not the prefix."""
+    rule = Rule(
+        id=7,
+        name="Müller's invoices less charges",
+        tolerance_minor=eur(20),
+        reference_pattern=r"\bRE[\s\-/]?(\d{2,}(?:[\-/]\d+)*)\b",
+        confidence=93,
+    )
+    proposal = only(
+        reconcile(
+            [line(1, 985.0, reference="RE 2026-10431")],
+            [entry(2, 1000.0, document_number="RE-2026-10431")],
+            [rule],
+        )
+    )
+    assert proposal.rule_id == 7 and proposal.accepted
+    assert proposal.difference_minor == -eur(15)
