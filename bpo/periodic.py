@@ -50,7 +50,7 @@ PERIODIC: tuple[Periodic, ...] = (
         stale_after=timedelta(hours=2),
     ),
     Periodic("obligations_schedule", obligations_schedule_job, every=timedelta(minutes=30)),
-    Periodic("daily_reports", daily_reports_job, every=timedelta(minutes=5)),
+    Periodic("daily_reports", daily_reports_job, every=timedelta(minutes=10)),
     Periodic(
         "reports_monthly",
         reports_monthly_job,

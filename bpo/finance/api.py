@@ -627,7 +627,7 @@ def obligation_dates(request: HttpRequest, obligation_id: DbId, params: Query[Da
 
 @router.get(
     "/finance/occurrences",
-    response={200: OccurrencePage, **documented_errors(403)},
+    response={200: OccurrencePage, **documented_errors(403, 404)},
     summary="Due dates of the calendar with their work items and evidence",
 )
 def list_occurrences(
@@ -672,7 +672,7 @@ def attach_evidence(
 
 @router.get(
     "/finance/reports",
-    response={200: ReportPage, **documented_errors(403)},
+    response={200: ReportPage, **documented_errors(403, 404)},
     summary="Daily financial reports, newest day first",
 )
 def list_reports(

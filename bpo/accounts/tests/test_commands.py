@@ -43,8 +43,8 @@ def test_demo_seed_is_idempotent(db, capsys):
     assert User.objects.count() == 11
     out = capsys.readouterr().out
     assert "admin@northwind.example" in out
-    assert "[6/8] intake: care@northwind.example, a public form, 2 e-mails, an import of 24" in out
-    assert "[7/8] history:" in out and "1 monthly report(s) made" not in out
+    assert "[6/9] intake: care@northwind.example, a public form, 2 e-mails, an import of 24" in out
+    assert "[7/9] history:" in out and "1 monthly report(s) made" not in out
     with all_clients_unscoped("test"):
         assert ImportJob.objects.get().items_created == 24
         # Nine weeks of history, and each service's report of last month.
