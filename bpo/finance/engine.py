@@ -27,10 +27,11 @@ against it, and every point of it is kept as a reason a person can read:
 - the days between the dates;
 - the service's rules that hold (every condition a rule sets: window, tolerance, reference
   pattern whose first group appears in the entry's document number or reference, counterparty
-  IBAN, counterparty name at the rule's threshold): the best one's confidence is a floor,
-  and the rule is named among the reasons (and as the match's rule) when it made a difference:
-  it allowed the difference of amount or the wider window, or its confidence is above what
-  the evidence alone says.
+  IBAN, counterparty name at the rule's threshold): the best one's confidence is a floor (a
+  rule holds whatever else the evidence says: the service vouches for it), and the rule is
+  named among the reasons (and as the match's rule) when it made a difference: it allowed the
+  difference of amount or the wider window, or its confidence is above what the evidence
+  alone says.
 
 Amount, date and name alone never reach the default threshold of 90: an automatic match needs
 an identifier besides, the reference or the IBAN (or a rule).

@@ -746,3 +746,18 @@ def test_a_rule_whose_group_is_the_document_numbers_digits():
     )
     assert proposal.rule_id == 7 and proposal.accepted
     assert proposal.difference_minor == -eur(15)
+
+
+def test_a_rule_holds_whatever_else_the_evidence_says():
+    """The service vouches for its rule: a rule without a counterparty condition accepts a
+    payment from anyone whose reference names the invoice (so a loose rule is the service's
+    risk: here a typo in the reference could have named another customer's invoice)."""
+    proposal = only(
+        reconcile(
+            [line(1, 1177.5, reference="Invoice RE-2026-10431", name="Smith & Richter GmbH")],
+            [entry(2, 1190.0, -1, document_number="RE-2026-10431", name="Dubois SARL")],
+            [CHARGES],
+        )
+    )
+    assert proposal.rule_id == 12 and proposal.accepted and proposal.confidence == 92
+    assert any(r.startswith("counterparty name unlike 'Dubois SARL'") for r in proposal.reasons)
