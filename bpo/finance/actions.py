@@ -69,6 +69,7 @@ from bpo.work.models import State, WorkItem
 
 # The largest statement or ledger file taken in (a year of a busy account fits easily).
 MAX_FILE_BYTES = 50 * 1024 * 1024
+ID_BATCH = 5000
 OPEN_STATES = (State.NEW, State.OPEN, State.PENDING_CONTACT, State.PENDING_CLIENT)
 
 
@@ -748,12 +749,13 @@ def reconciliation_run(*, actor: Actor | None, account: BankAccount) -> Reconcil
 
 def _open_items(account: BankAccount, line_ids: list[int]) -> int:
     """A work item per open line that has none yet, in the service's default queue."""
-    have = set(OpenLine.objects.filter(line_id__in=line_ids).values_list("line_id", flat=True))
-    lines = list(
-        StatementLine.objects.filter(pk__in=[i for i in line_ids if i not in have]).order_by(
-            "booking_date", "pk"
-        )
-    )
+    # Open lines without an item: read in id batches (SQLite takes at most 32,766 parameters).
+    have = set(OpenLine.objects.filter(line__account=account).values_list("line_id", flat=True))
+    wanted = sorted(set(line_ids) - have)
+    lines: list[StatementLine] = []
+    for start in range(0, len(wanted), ID_BATCH):
+        lines.extend(StatementLine.objects.filter(pk__in=wanted[start : start + ID_BATCH]))
+    lines.sort(key=lambda line: (line.booking_date, line.pk))
     if not lines:
         return 0
     terms = work.agreed_terms(account.service)
