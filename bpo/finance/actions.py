@@ -708,22 +708,23 @@ def reconciliation_run(*, actor: Actor | None, account: BankAccount) -> Reconcil
         actor.require(Permission.HANDLE_WORK, client_id=account.client_id)
     ensure_client_in_scope(account.client_id)
     now = timezone.now()
+    locked = BankAccount.objects.select_related("service").get(pk=account.pk)
+    # The engine reads and computes outside any transaction and writes in its own (it checks
+    # that nothing changed meanwhile), so other writers do not wait for the whole run.
+    try:
+        outcome = reconcile.run_engine(locked, user=actor.user if actor else None, now=now)
+    except reconcile.ReconciliationConflict:
+        raise ValidationError(
+            {"account": "The account changed while it was being reconciled: try again."}
+        ) from None
     with transaction.atomic():
-        locked = (
-            BankAccount.objects.select_for_update().select_related("service").get(pk=account.pk)
-        )
+        BankAccount.objects.select_for_update().get(pk=account.pk)
         run = ReconciliationRun.objects.create(
             client_id=account.client_id,
             account=locked,
             started_by=actor.user if actor else None,
             started_at=now,
         )
-        try:
-            outcome = reconcile.run_engine(locked, user=actor.user if actor else None, now=now)
-        except reconcile.ReconciliationConflict:
-            raise ValidationError(
-                {"account": "The account changed while it was being reconciled: try again."}
-            ) from None
         opened = _open_items(locked, outcome.open_line_ids)
         settled = _close_settled_items(locked)
         run.lines, run.entries = outcome.lines, outcome.entries
