@@ -142,9 +142,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # client's admin bring the files in (the client through the portal or API); everyone who
     # works on or for the client reads its reconciliation and daily reports.
     Permission.MANAGE_FINANCE: frozenset({Role.ADMIN, Role.MANAGER}),
-    Permission.IMPORT_FINANCE: frozenset(
-        {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.CLIENT_ADMIN}
-    ),
+    Permission.IMPORT_FINANCE: frozenset({Role.ADMIN, Role.MANAGER, Role.AGENT, Role.CLIENT_ADMIN}),
     Permission.VIEW_FINANCE: frozenset(
         {
             Role.ADMIN,
