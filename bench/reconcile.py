@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
-from typing import Any
 
 from django.db import connection, transaction
 
@@ -61,6 +60,7 @@ from bpo.audit.context import request_context
 from bpo.bulk import insert_rows
 from bpo.calendars import actions as calendars
 from bpo.contracts import actions as contracts
+from bpo.contracts.models import Service
 from bpo.finance import actions as finance
 from bpo.finance import engine, reconcile, synthetic
 from bpo.finance.models import (
@@ -269,9 +269,7 @@ def load(seeded: Seeded, actor: Actor, lines: int) -> Books:
     return Books(account.pk, data, line_rows, entry_rows)
 
 
-def seeded_service(seeded: Seeded) -> Any:
-    from bpo.contracts.models import Service
-
+def seeded_service(seeded: Seeded) -> Service:
     return Service.objects.get(pk=seeded.service_id)
 
 

@@ -25,23 +25,15 @@ from bpo.audit.queries import (
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.context import request_actor
 from bpo.tenancy.models import Client
+from bpo.web.params import int_or_none
 
 PAGE_SIZE = 100
-
-
-def _int_or_none(value: str | None) -> int | None:
-    """A database id from the query string; None when absent or not one (never an overflow)."""
-    try:
-        number = int(value) if value else None
-    except ValueError:
-        return None
-    return number if number is not None and 1 <= number < 2**63 else None
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
     return {
         "action": request.GET.get("action", "").strip(),
-        "client_id": _int_or_none(request.GET.get("client")),
+        "client_id": int_or_none(request.GET.get("client")),
         "actor_email": request.GET.get("actor", "").strip(),
     }
 
@@ -52,7 +44,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     actor = request_actor(request)
     filters = _filters(request)
     entries = list(
-        audit_entries(actor=actor, before_id=_int_or_none(request.GET.get("before")), **filters)[
+        audit_entries(actor=actor, before_id=int_or_none(request.GET.get("before")), **filters)[
             : PAGE_SIZE + 1
         ]
     )
@@ -95,7 +87,7 @@ def _access_client_id(request: HttpRequest, clients: list[Client]) -> int:
 
     Another client's id is passed on as asked: the query refuses it (403) like a missing one.
     """
-    asked = _int_or_none(request.GET.get("client"))
+    asked = int_or_none(request.GET.get("client"))
     if asked is not None:
         return asked
     if not clients:
@@ -127,7 +119,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
         actor=actor,
         client_id=client_id,
         limit=ACCESS_PAGE_SIZE,
-        before_id=_int_or_none(request.GET.get("before")),
+        before_id=int_or_none(request.GET.get("before")),
         **filters,
     )
     people = access_log_people(actor=actor, client_id=client_id)

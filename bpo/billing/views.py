@@ -58,7 +58,8 @@ from bpo.contracts.models import ContractVersion, RateCard, Service
 from bpo.paging import keyset_page
 from bpo.tenancy import queries as client_queries
 from bpo.tenancy.context import Actor, request_actor
-from bpo.web.formatting import reader_locale
+from bpo.web.formatting import browser_locale
+from bpo.web.params import int_or_none, query_without
 
 PAGE_SIZE = 50
 DAY_PAGE_SIZE = 50
@@ -128,7 +129,7 @@ def _render_list(
         "show_client": len(clients) > 1,
         "clients": clients,
         "can_manage": can_manage,
-        "query": _query_without(request, "after"),
+        "query": query_without(request, "after"),
     }
     if can_manage:
         if draft_form is None:
@@ -145,13 +146,6 @@ def _render_list(
             "revenue_chart": _revenue_chart(revenue),
         }
     return render(request, "billing/list.html", context, status=status)
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 def _revenue_totals(revenue: queries.Revenue) -> list[dict[str, Any]]:
@@ -171,7 +165,7 @@ def _revenue_chart(revenue: queries.Revenue) -> dict[str, Any]:
     """The chart's series, read by billing/revenue.js: a bar per month, stacked by client and
     service, a stack per currency (amounts of different currencies never add up)."""
     return {
-        "locale": reader_locale.get().replace("_", "-"),
+        "locale": browser_locale(),
         "labels": [f"{m:%Y-%m}" for m in revenue.months],
         "datasets": [
             {
@@ -465,7 +459,7 @@ def line_day(request: HttpRequest, line_id: int, day: str) -> HttpResponse:
     except ValueError:
         raise Http404("A day is written YYYY-MM-DD.") from None
     line = queries.line_of(actor=actor, line_id=line_id)
-    after = _int_or_none(request.GET.get("after"))
+    after = int_or_none(request.GET.get("after"))
     rows: Any
     if line.meter == Meter.RESOLVED_ITEMS:
         line, rows = queries.usage_items(actor=actor, line_id=line_id, day=on)
@@ -536,13 +530,6 @@ def _day_rows(actor: Actor, line: InvoiceLine, day: date, items: list[Any]) -> l
 
 def _minutes(seconds: float) -> Decimal:
     return (Decimal(seconds) / 60).quantize(Decimal("0.1"))
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 # --- Rate cards ------------------------------------------------------------------------------

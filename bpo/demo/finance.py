@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from bpo.accounts.models import User
 from bpo.contracts.models import Service
-from bpo.finance import actions, synthetic
+from bpo.finance import actions, reconcile, synthetic
 from bpo.finance.models import BankAccount, LedgerEntry, MatchStatus, Obligation, StatementLine
-from bpo.tenancy.context import acting_as, actor_for
+from bpo.tenancy.context import Actor, acting_as, actor_for
 
 ACCOUNT = "European operating account"
 OPENING = Decimal("184250.00")
@@ -87,7 +87,7 @@ def _csv(header: list[str], rows: list[list[object]]) -> ContentFile:
 
 
 def _money(minor: int) -> str:
-    return str((Decimal(minor) / synthetic.SCALE).quantize(Decimal("0.01")))
+    return str(reconcile.from_minor(minor).quantize(Decimal("0.01")))
 
 
 def seed_finance(*, admin: User, clients: dict, progress: Callable[[str], None]) -> None:
@@ -150,7 +150,7 @@ def seed_finance(*, admin: User, clients: dict, progress: Callable[[str], None])
                 service=account.service,
                 name=rule.name,
                 date_window_days=rule.window_days,
-                amount_tolerance=Decimal(rule.tolerance_minor) / synthetic.SCALE,
+                amount_tolerance=reconcile.from_minor(rule.tolerance_minor),
                 reference_pattern=rule.reference_pattern,
                 counterparty_iban=rule.counterparty_iban,
                 counterparty_name=rule.counterparty_name,
@@ -232,14 +232,16 @@ def seed_finance(*, admin: User, clients: dict, progress: Callable[[str], None])
     progress(f"[9/9] finance of Acme: daily financial report of {report.day:%d %b %Y}")
 
 
-def _one_match_by_hand(actor, account: BankAccount) -> None:  # type: ignore[no-untyped-def]
+def _one_match_by_hand(actor: Actor, account: BankAccount) -> None:
     """The accountant settles one open line by hand; it waits for a second agent."""
+    # The first open entry of each amount not held by a match awaiting approval (one query).
+    first_of_amount: dict[Decimal, LedgerEntry] = {}
+    for open_entry in LedgerEntry.objects.filter(account=account, match__isnull=True).exclude(
+        proposals__status=MatchStatus.PENDING
+    ):
+        first_of_amount.setdefault(open_entry.amount, open_entry)
     for line in StatementLine.objects.filter(account=account, match__isnull=True)[:200]:
-        entry = (
-            LedgerEntry.objects.filter(account=account, match__isnull=True, amount=line.amount)
-            .exclude(proposals__status=MatchStatus.PENDING)
-            .first()
-        )
+        entry = first_of_amount.get(line.amount)
         if entry is not None and abs((entry.entry_date - line.booking_date).days) <= 10:
             actions.match_make(
                 actor=actor,

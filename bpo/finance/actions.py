@@ -10,15 +10,14 @@ a match made by one agent waits for another's approval (maker-checker).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -26,15 +25,17 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from bpo.accounts.roles import Permission
 from bpo.audit.log import record
-from bpo.calendars.engine import Convention
-from bpo.contracts.models import Metric, ProcessType, Service
+from bpo.bulk import insert_rows
+from bpo.calendars.engine import BusinessClock, Convention
+from bpo.calendars.models import BusinessCalendar
+from bpo.contracts.models import Metric, ProcessType, Service, ServiceTerms, SlaTarget
 from bpo.finance import documents, parsers, reconcile, report, schedule
 from bpo.finance.models import (
     BankAccount,
@@ -62,15 +63,18 @@ from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client
 from bpo.tenancy.scoping import all_clients_unscoped, client_scope, ensure_client_in_scope
 from bpo.uploads import too_large_message
+from bpo.web.formatting import locale_of_country
 from bpo.work import actions as work
 from bpo.work.clocks import business_clock
-from bpo.work.files import clean_filename
-from bpo.work.models import State, WorkItem
+from bpo.work.files import clean_filename, inspect
+from bpo.work.models import OPEN_STATES, State, WorkItem
 
 # The largest statement or ledger file taken in (a year of a busy account fits easily).
 MAX_FILE_BYTES = 50 * 1024 * 1024
 ID_BATCH = 5000
-OPEN_STATES = (State.NEW, State.OPEN, State.PENDING_CONTACT, State.PENDING_CLIENT)
+# What format detection reads of a file.
+HEAD_BYTES = 4096
+T = TypeVar("T")
 
 
 def _storage() -> Any:
@@ -99,6 +103,22 @@ def compact_iban(value: str, *, field: str) -> str:
 def _reconciliation_service(service: Service) -> None:
     if service.process_type != ProcessType.RECONCILIATION:
         raise ValidationError({"service_id": f"{service.name} is not a reconciliation service."})
+
+
+def _save_audited(
+    row: Model, noun: str, *, after: dict[str, Any], before: dict[str, Any] | None = None
+) -> None:
+    """Save a set-up row with its audit entry (finance.<noun>_created or _changed), both or
+    neither."""
+    with transaction.atomic():
+        created = row.pk is None
+        row.save()
+        record(
+            f"finance.{noun}_{'created' if created else 'changed'}",
+            obj=row,
+            before=before,
+            after=after,
+        )
 
 
 def bank_account_save(
@@ -140,15 +160,7 @@ def bank_account_save(
     account.ledger_mapping = ledger_mapping
     account.full_clean(exclude=["client", "service", "statement_mapping", "ledger_mapping"])
     account.validate_constraints()
-    with transaction.atomic():
-        created = account.pk is None
-        account.save()
-        record(
-            "finance.bank_account_created" if created else "finance.bank_account_changed",
-            obj=account,
-            before=before,
-            after=_snapshot(account),
-        )
+    _save_audited(account, "bank_account", before=before, after=_snapshot(account))
     return account
 
 
@@ -284,14 +296,7 @@ def match_rule_save(
         )
     rule.full_clean(exclude=["client", "service", "learned_from", "created_by"])
     rule.validate_constraints()
-    with transaction.atomic():
-        created = rule.pk is None
-        rule.save()
-        record(
-            "finance.rule_created" if created else "finance.rule_changed",
-            obj=rule,
-            after={k: str(getattr(rule, k)) for k in RULE_FIELDS},
-        )
+    _save_audited(rule, "rule", after={k: str(getattr(rule, k)) for k in RULE_FIELDS})
     return rule
 
 
@@ -306,33 +311,21 @@ def match_rule_delete(*, actor: Actor, rule: MatchRule) -> None:
 # --- imports ------------------------------------------------------------------------------
 
 
-def _store(account: BankAccount, upload: File, filename: str) -> tuple[str, int, str]:
-    """Keep the file as uploaded; returns its stored name, size and SHA-256."""
-    digest = hashlib.sha256()
-    size = 0
-    for chunk in upload.chunks():
-        digest.update(chunk)
-        size += len(chunk)
-        if size > MAX_FILE_BYTES:
-            raise ValidationError({"file": too_large_message(filename, MAX_FILE_BYTES)})
-    if size == 0:
-        raise ValidationError({"file": f"{filename!r} is empty: there is nothing to import."})
-    upload.seek(0)
-    suffix = Path(filename).suffix.lower()[:10]
-    stored = _storage().save(
-        f"{account.client_id}/{timezone.now():%Y-%m}/{uuid.uuid4().hex}{suffix}", upload
-    )
-    return stored, size, digest.hexdigest()
-
-
 def _received(
     actor: Actor, account: BankAccount, upload: File, filename: str, kind: str, fmt: str
 ) -> SourceFile:
-    """Store the upload and its row first, committed, so a failed parse can be tried again."""
+    """Store the upload and its row first, committed, so a failed parse can be tried again
+    (a file refused before parsing, as empty, too large, a duplicate or of no known format, is
+    not kept)."""
     actor.require(Permission.IMPORT_FINANCE, client_id=account.client_id)
     ensure_client_in_scope(account.client_id)
     filename = clean_filename(filename or upload.name or "upload")
-    stored, size, sha = _store(account, upload, filename)
+    facts = inspect(upload, filename)
+    size, sha = facts.size, facts.sha256
+    if size > MAX_FILE_BYTES:
+        raise ValidationError({"file": too_large_message(filename, MAX_FILE_BYTES)})
+    if size == 0:
+        raise ValidationError({"file": f"{filename!r} is empty: there is nothing to import."})
     earlier = (
         SourceFile.objects.filter(
             account=account, kind=kind, sha256=sha, status=FileStatus.IMPORTED
@@ -341,7 +334,6 @@ def _received(
         .first()
     )
     if earlier is not None:
-        _storage().delete(stored)
         raise ValidationError(
             {
                 "file": f"This file was already imported: {earlier.filename!r} on "
@@ -349,11 +341,17 @@ def _received(
             }
         )
     if not fmt:
-        head = file_path(stored).read_bytes()[:4096]
-        fmt = parsers.detect_format(head, filename)
+        try:
+            fmt = parsers.detect_format(upload.read(HEAD_BYTES), filename)
+        except parsers.ParseError as exc:  # blank, or binary of no known format
+            raise ValidationError({"file": f"{filename}: {exc}"}) from None
+        upload.seek(0)
     if fmt not in StatementFormat.values:
-        _storage().delete(stored)
         raise ValidationError({"format": f"{fmt!r} is not one of {', '.join(StatementFormat)}."})
+    suffix = Path(filename).suffix.lower()[:10]
+    stored = _storage().save(
+        f"{account.client_id}/{timezone.now():%Y-%m}/{uuid.uuid4().hex}{suffix}", upload
+    )
     with transaction.atomic():
         source = SourceFile.objects.create(
             client_id=account.client_id,
@@ -423,18 +421,14 @@ def statement_file_import(
     reconcile_after: bool = True,
 ) -> Imported:
     """Parse a stored statement file and import it (again, after a failure was mended)."""
-    actor.require(Permission.IMPORT_FINANCE, client_id=source.client_id)
-    if source.kind != FileKind.STATEMENT or source.status == FileStatus.IMPORTED:
-        raise ValidationError({"file": "Only a statement file not yet imported can be imported."})
-    account = BankAccount.objects.select_related("service").get(pk=source.account_id)
+    account = _importable(actor, source, FileKind.STATEMENT)
     mapping = None
     if source.format in (StatementFormat.CSV, StatementFormat.XLSX):
-        if account.statement_mapping_id is None:
-            raise _failed(
-                source,
-                f"{account.name} has no CSV mapping for its bank: set one up, then import again.",
-            )
-        mapping = spec_of(ColumnMapping.objects.get(pk=account.statement_mapping_id))
+        mapping = _mapping_spec(
+            source,
+            account.statement_mapping_id,
+            f"{account.name} has no CSV mapping for its bank: set one up, then import again.",
+        )
     try:
         parsed = parsers.parse_statements(
             file_path(source.stored_name).read_bytes(),
@@ -449,20 +443,16 @@ def statement_file_import(
         with transaction.atomic():
             BankAccount.objects.select_for_update().get(pk=account.pk)
             written, warnings = _write_statements(account, source, parsed, opening_balance)
-            SourceFile.objects.filter(pk=source.pk).update(
-                status=FileStatus.IMPORTED, error="", warnings=warnings, rows=written
-            )
-            record(
+            _mark_imported(
+                source,
                 "finance.statements_imported",
-                obj=source,
+                rows=written,
+                warnings=warnings,
                 after={"statements": len(parsed), "lines": written, "warnings": warnings},
             )
     except ValidationError as exc:
         raise _failed(source, "; ".join(exc.messages)) from None
-    source.refresh_from_db()
-    if reconcile_after:
-        _reconcile_later(account)
-    return Imported(file=source, written=written, skipped=0, warnings=warnings)
+    return _imported(source, account, written, 0, warnings, reconcile_after=reconcile_after)
 
 
 def _write_statements(
@@ -536,11 +526,7 @@ def _write_statements(
                     f"{previous.closing_balance} of the statement ending {previous.end_date} "
                     f"(difference {gap})."
                 )
-            day = previous.end_date + timedelta(days=1)
-            while day < stmt.start_date:
-                if clock.is_business_day(day):
-                    missing.append(day.isoformat())
-                day += timedelta(days=1)
+            missing = _business_days_between(clock, previous.end_date, stmt.start_date)
             if missing:
                 warnings.append(
                     f"{where}: no statement for {len(missing)} business day(s) since "
@@ -561,29 +547,35 @@ def _write_statements(
             balance_gap=gap,
             missing_days=missing,
         )
-        StatementLine.objects.bulk_create(
+        insert_rows(
+            StatementLine,
             [
-                StatementLine(
-                    client_id=account.client_id,
-                    statement=statement,
-                    account=account,
-                    position=line.position,
-                    booking_date=line.booking_date,
-                    value_date=line.value_date,
-                    amount=line.amount,
-                    currency=line.currency,
-                    reference=line.reference[:500],
-                    counterparty_name=line.counterparty_name[:200],
-                    counterparty_iban=line.counterparty_iban[:34],
-                    bank_reference=line.bank_reference[:120],
-                    description=line.description,
-                )
+                {
+                    "client_id": account.client_id,
+                    "statement_id": statement.pk,
+                    "account_id": account.pk,
+                    "position": line.position,
+                    "booking_date": line.booking_date,
+                    "value_date": line.value_date,
+                    "amount": line.amount,
+                    "currency": line.currency,
+                    "reference": line.reference[:500],
+                    "counterparty_name": line.counterparty_name[:200],
+                    "counterparty_iban": line.counterparty_iban[:34],
+                    "bank_reference": line.bank_reference[:120],
+                    "description": line.description,
+                }
                 for line in stmt.lines
             ],
-            batch_size=2000,
         )
         written += len(stmt.lines)
     return written, warnings
+
+
+def _business_days_between(clock: BusinessClock, after: date, before: date) -> list[str]:
+    """The business days strictly between two dates, ISO-written."""
+    days = (after + timedelta(days=n) for n in range(1, (before - after).days))
+    return [day.isoformat() for day in days if clock.is_business_day(day)]
 
 
 def ledger_import(
@@ -607,15 +599,12 @@ def ledger_file_import(
     *, actor: Actor, source: SourceFile, reconcile_after: bool = True
 ) -> Imported:
     """Parse a stored ledger file and import it (again, after the mapping was mended)."""
-    actor.require(Permission.IMPORT_FINANCE, client_id=source.client_id)
-    if source.kind != FileKind.LEDGER or source.status == FileStatus.IMPORTED:
-        raise ValidationError({"file": "Only a ledger file not yet imported can be imported."})
-    account = BankAccount.objects.select_related("service").get(pk=source.account_id)
-    if account.ledger_mapping_id is None:
-        raise _failed(
-            source, f"{account.name} has no ledger mapping: set one up, then import again."
-        )
-    mapping = spec_of(ColumnMapping.objects.get(pk=account.ledger_mapping_id))
+    account = _importable(actor, source, FileKind.LEDGER)
+    mapping = _mapping_spec(
+        source,
+        account.ledger_mapping_id,
+        f"{account.name} has no ledger mapping: set one up, then import again.",
+    )
     try:
         parsed = parsers.parse_ledger(
             file_path(source.stored_name),
@@ -640,52 +629,92 @@ def ledger_file_import(
         seen.add(entry.external_id)
     with transaction.atomic():
         BankAccount.objects.select_for_update().get(pk=account.pk)
-        taken = set(
-            LedgerEntry.objects.filter(account=account, external_id__in=ids).values_list(
-                "external_id", flat=True
-            )
-        )
+        taken: set[str] = set()
+        for batch in _batches(ids):
+            imported = LedgerEntry.objects.filter(account=account, external_id__in=batch)
+            taken.update(imported.values_list("external_id", flat=True))
         fresh = [e for e in parsed if not (e.external_id and e.external_id in taken)]
-        LedgerEntry.objects.bulk_create(
+        insert_rows(
+            LedgerEntry,
             [
-                LedgerEntry(
-                    client_id=account.client_id,
-                    account=account,
-                    file=source,
-                    row=e.row,
-                    external_id=e.external_id[:80],
-                    entry_date=e.entry_date,
-                    amount=e.amount,
-                    currency=e.currency,
-                    document_number=e.document_number[:80],
-                    reference=e.reference[:500],
-                    counterparty_name=e.counterparty_name[:200],
-                    counterparty_iban=e.counterparty_iban[:34],
-                    description=e.description,
-                )
+                {
+                    "client_id": account.client_id,
+                    "account_id": account.pk,
+                    "file_id": source.pk,
+                    "row": e.row,
+                    "external_id": e.external_id[:80],
+                    "entry_date": e.entry_date,
+                    "amount": e.amount,
+                    "currency": e.currency,
+                    "document_number": e.document_number[:80],
+                    "reference": e.reference[:500],
+                    "counterparty_name": e.counterparty_name[:200],
+                    "counterparty_iban": e.counterparty_iban[:34],
+                    "description": e.description,
+                }
                 for e in fresh
             ],
-            batch_size=2000,
         )
-        warnings = (
-            [f"{len(parsed) - len(fresh)} entries were imported before and are skipped."]
-            if len(fresh) < len(parsed)
-            else []
-        )
-        SourceFile.objects.filter(pk=source.pk).update(
-            status=FileStatus.IMPORTED, error="", warnings=warnings, rows=len(fresh)
-        )
-        record(
+        skipped = len(parsed) - len(fresh)
+        warnings = [f"{skipped} entries were imported before and are skipped."] if skipped else []
+        _mark_imported(
+            source,
             "finance.ledger_imported",
-            obj=source,
-            after={"entries": len(fresh), "skipped": len(parsed) - len(fresh)},
+            rows=len(fresh),
+            warnings=warnings,
+            after={"entries": len(fresh), "skipped": skipped},
         )
+    return _imported(
+        source, account, len(fresh), skipped, warnings, reconcile_after=reconcile_after
+    )
+
+
+def _importable(actor: Actor, source: SourceFile, kind: str) -> BankAccount:
+    """The account of a stored file of the kind, which the actor may import (again)."""
+    actor.require(Permission.IMPORT_FINANCE, client_id=source.client_id)
+    if source.kind != kind or source.status == FileStatus.IMPORTED:
+        raise ValidationError({"file": f"Only a {kind} file not yet imported can be imported."})
+    return BankAccount.objects.select_related("service").get(pk=source.account_id)
+
+
+def _mapping_spec(source: SourceFile, mapping_id: int | None, missing: str) -> parsers.MappingSpec:
+    """How the account's file is read; the file fails with ``missing`` if it has no mapping."""
+    if mapping_id is None:
+        raise _failed(source, missing)
+    return spec_of(ColumnMapping.objects.get(pk=mapping_id))
+
+
+def _mark_imported(
+    source: SourceFile, action: str, *, rows: int, warnings: list[str], after: dict[str, Any]
+) -> None:
+    """Inside the import's transaction: the file is imported, audited."""
+    SourceFile.objects.filter(pk=source.pk).update(
+        status=FileStatus.IMPORTED, error="", warnings=warnings, rows=rows
+    )
+    record(action, obj=source, after=after)
+
+
+def _imported(
+    source: SourceFile,
+    account: BankAccount,
+    written: int,
+    skipped: int,
+    warnings: list[str],
+    *,
+    reconcile_after: bool,
+) -> Imported:
+    """What an import did, with the file as it is now; the engine runs once it commits."""
     source.refresh_from_db()
     if reconcile_after:
         _reconcile_later(account)
-    return Imported(
-        file=source, written=len(fresh), skipped=len(parsed) - len(fresh), warnings=warnings
-    )
+    return Imported(file=source, written=written, skipped=skipped, warnings=warnings)
+
+
+def _batches(values: list[T]) -> Iterator[list[T]]:
+    """The values in slices small enough for an IN list (SQLite binds at most 32,766
+    parameters a statement, PostgreSQL 65,535)."""
+    for start in range(0, len(values), ID_BATCH):
+        yield values[start : start + ID_BATCH]
 
 
 def _reconcile_later(account: BankAccount) -> None:
@@ -708,34 +737,37 @@ def reconciliation_run(*, actor: Actor | None, account: BankAccount) -> Reconcil
         actor.require(Permission.HANDLE_WORK, client_id=account.client_id)
     ensure_client_in_scope(account.client_id)
     now = timezone.now()
-    locked = BankAccount.objects.select_related("service").get(pk=account.pk)
+    user = actor.user if actor else None
+    current = BankAccount.objects.select_related("service").get(pk=account.pk)
     # The engine reads and computes outside any transaction and writes in its own (it checks
     # that nothing changed meanwhile), so other writers do not wait for the whole run.
     try:
-        outcome = reconcile.run_engine(locked, user=actor.user if actor else None, now=now)
+        outcome = reconcile.run_engine(current, user=user, now=now)
     except reconcile.ReconciliationConflict:
         raise ValidationError(
             {"account": "The account changed while it was being reconciled: try again."}
         ) from None
     with transaction.atomic():
         BankAccount.objects.select_for_update().get(pk=account.pk)
+        opened = _open_items(current, outcome.open_line_ids)
+        settled = _close_settled_items(actor, current)
         run = ReconciliationRun.objects.create(
             client_id=account.client_id,
-            account=locked,
-            started_by=actor.user if actor else None,
+            account=current,
+            started_by=user,
             started_at=now,
+            finished_at=timezone.now(),
+            lines=outcome.lines,
+            entries=outcome.entries,
+            accepted=outcome.accepted,
+            proposed=outcome.proposed,
+            opened=opened,
         )
-        opened = _open_items(locked, outcome.open_line_ids)
-        settled = _close_settled_items(locked)
-        run.lines, run.entries = outcome.lines, outcome.entries
-        run.accepted, run.proposed, run.opened = outcome.accepted, outcome.proposed, opened
-        run.finished_at = timezone.now()
-        run.save()
         record(
             "finance.reconciled",
             obj=run,
             after={
-                "account": locked.name,
+                "account": current.name,
                 "lines": outcome.lines,
                 "entries": outcome.entries,
                 "accepted": outcome.accepted,
@@ -748,14 +780,13 @@ def reconciliation_run(*, actor: Actor | None, account: BankAccount) -> Reconcil
     return run
 
 
-def _open_items(account: BankAccount, line_ids: list[int]) -> int:
-    """A work item per open line that has none yet, in the service's default queue."""
-    # Open lines without an item: read in id batches (SQLite takes at most 32,766 parameters).
+def _open_items(account: BankAccount, line_ids: list[int], again: str = "") -> int:
+    """A work item per open line that has none yet, in the service's default queue (``again``
+    tells a line's later item from its first in the item's external reference)."""
     have = set(OpenLine.objects.filter(line__account=account).values_list("line_id", flat=True))
-    wanted = sorted(set(line_ids) - have)
     lines: list[StatementLine] = []
-    for start in range(0, len(wanted), ID_BATCH):
-        lines.extend(StatementLine.objects.filter(pk__in=wanted[start : start + ID_BATCH]))
+    for batch in _batches(sorted(set(line_ids) - have)):
+        lines.extend(StatementLine.objects.filter(pk__in=batch))
     lines.sort(key=lambda line: (line.booking_date, line.pk))
     if not lines:
         return 0
@@ -765,7 +796,7 @@ def _open_items(account: BankAccount, line_ids: list[int]) -> int:
             terms,
             title=line_title(line, account),
             description=line.description or line.reference,
-            external_ref=f"bank-line-{line.pk}",
+            external_ref=f"bank-line-{line.pk}{again}",
             tags=["reconciliation"],
             fields_required=False,
         )
@@ -781,9 +812,11 @@ def _open_items(account: BankAccount, line_ids: list[int]) -> int:
     by_ref = {item.external_ref: item for item in created.items}
     OpenLine.objects.bulk_create(
         [
-            OpenLine(client_id=account.client_id, line=line, item=by_ref[f"bank-line-{line.pk}"])
+            OpenLine(
+                client_id=account.client_id, line=line, item=by_ref[f"bank-line-{line.pk}{again}"]
+            )
             for line in lines
-            if f"bank-line-{line.pk}" in by_ref
+            if f"bank-line-{line.pk}{again}" in by_ref
         ]
     )
     return len(by_ref)
@@ -795,17 +828,26 @@ def line_title(line: StatementLine, account: BankAccount) -> str:
     return f"Unmatched {line.booking_date:%Y-%m-%d} {line.amount:+.2f} {line.currency} {who}"[:300]
 
 
-def _close_settled_items(account: BankAccount) -> int:
+def _resolve(actor: Actor | None, item: WorkItem, reason: str, origin: str) -> None:
+    """Resolve a work item the finance engine or an agent's decision settled: as the agent
+    when one acted, else as the system."""
+    if actor is not None:
+        work.work_item_transition(actor=actor, item=item, state=State.RESOLVED, reason=reason)
+    else:
+        work.system_transition(item, State.RESOLVED, reason=reason, origin=origin)
+
+
+def _close_settled_items(actor: Actor | None, account: BankAccount) -> int:
     """Resolve the work items of open lines that a match settled since."""
     done = list(
         WorkItem.objects.filter(
             open_line__line__account=account,
             open_line__line__match__status=MatchStatus.ACCEPTED,
-            state__in=OPEN_STATES,
+            state__in=sorted(OPEN_STATES),
         )
     )
     for item in done:
-        work.system_transition(item, State.RESOLVED, reason="The bank line is reconciled.")
+        _resolve(actor, item, "The bank line is reconciled.", "system: reconciliation")
     return len(done)
 
 
@@ -865,15 +907,15 @@ def match_make(
     ensure_client_in_scope(account.client_id)
     with transaction.atomic():
         lines, entries = _open_rows(account, line_ids, entry_ids)
-        difference = sum((x.amount for x in lines), Decimal(0)) - sum(
-            (x.amount for x in entries), Decimal(0)
-        )
+        lines_total = sum((x.amount for x in lines), Decimal(0))
+        entries_total = sum((x.amount for x in entries), Decimal(0))
+        difference = lines_total - entries_total
         if difference and not (note.strip() or proposal is not None):
             raise ValidationError(
                 {
-                    "entry_ids": f"The lines come to {sum(x.amount for x in lines)} and the "
-                    f"entries to {sum(x.amount for x in entries)}: {difference} apart. Say in "
-                    "the note why they belong together all the same (bank charges, a discount)."
+                    "entry_ids": f"The lines come to {lines_total} and the entries to "
+                    f"{entries_total}: {difference} apart. Say in the note why they belong "
+                    "together all the same (bank charges, a discount)."
                 }
             )
         waiting = (
@@ -937,9 +979,7 @@ def match_approve(*, actor: Actor, match: Match) -> Match:
     and their work items resolved. The maker cannot approve their own match."""
     actor.require(Permission.HANDLE_WORK, client_id=match.client_id)
     with transaction.atomic():
-        locked = Match.objects.select_for_update().get(pk=match.pk)
-        if locked.status != MatchStatus.PENDING:
-            raise ValidationError({"status": f"The match is {locked.get_status_display()}."})
+        locked = _locked(match, MatchStatus.PENDING)
         if locked.made_by_id == actor.user.pk:
             raise ValidationError(
                 {"status": "You made this match: another agent must approve it (four eyes)."}
@@ -950,16 +990,16 @@ def match_approve(*, actor: Actor, match: Match) -> Match:
             locked.proposed_lines.values_list("pk", flat=True),
             locked.proposed_entries.values_list("pk", flat=True),
         )
-        locked.status = MatchStatus.ACCEPTED
-        locked.decided_by = actor.user
-        locked.decided_at = timezone.now()
-        locked.save(update_fields=["status", "decided_by", "decided_at"])
+        _decide(locked, actor, MatchStatus.ACCEPTED)
         StatementLine.objects.filter(pk__in=[x.pk for x in lines]).update(match=locked)
         LedgerEntry.objects.filter(pk__in=[x.pk for x in entries]).update(match=locked)
-        for item in WorkItem.objects.filter(open_line__line__in=lines, state__in=OPEN_STATES):
-            work.system_transition(
-                item,
-                State.RESOLVED,
+        for item in WorkItem.objects.filter(
+            open_line__line__in=lines, state__in=sorted(OPEN_STATES)
+        ):
+            work.work_item_transition(
+                actor=actor,
+                item=item,
+                state=State.RESOLVED,
                 reason=f"Match {locked.pk} approved by {actor.user.email}.",
             )
         record(
@@ -976,14 +1016,8 @@ def match_reject(*, actor: Actor, match: Match, reason: str) -> Match:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the match is wrong."})
     with transaction.atomic():
-        locked = Match.objects.select_for_update().get(pk=match.pk)
-        if locked.status not in (MatchStatus.PROPOSED, MatchStatus.PENDING):
-            raise ValidationError({"status": f"The match is {locked.get_status_display()}."})
-        locked.status = MatchStatus.REJECTED
-        locked.decided_by = actor.user
-        locked.decided_at = timezone.now()
-        locked.note = reason.strip()
-        locked.save(update_fields=["status", "decided_by", "decided_at", "note"])
+        locked = _locked(match, MatchStatus.PROPOSED, MatchStatus.PENDING)
+        _decide(locked, actor, MatchStatus.REJECTED, note=reason.strip())
         _note_on_items(
             actor, list(locked.proposed_lines.all()), f"Match {locked.pk} rejected: {reason}"
         )
@@ -997,26 +1031,58 @@ def match_undo(*, actor: Actor, match: Match, reason: str) -> Match:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the match is taken back."})
     with transaction.atomic():
-        locked = Match.objects.select_for_update().get(pk=match.pk)
-        if locked.status != MatchStatus.ACCEPTED:
-            raise ValidationError({"status": "Only an accepted match can be taken back."})
+        locked = _locked(
+            match, MatchStatus.ACCEPTED, refusal="Only an accepted match can be taken back."
+        )
         line_ids = list(locked.lines.values_list("pk", flat=True))
         entry_ids = list(locked.entries.values_list("pk", flat=True))
         locked.proposed_lines.add(*line_ids)
         locked.proposed_entries.add(*entry_ids)
         StatementLine.objects.filter(pk__in=line_ids).update(match=None)
         LedgerEntry.objects.filter(pk__in=entry_ids).update(match=None)
-        locked.status = MatchStatus.REJECTED
-        locked.note = reason.strip()
-        locked.decided_by = actor.user
-        locked.decided_at = timezone.now()
-        locked.save(update_fields=["status", "note", "decided_by", "decided_at"])
+        _decide(locked, actor, MatchStatus.REJECTED, note=reason.strip())
+        _reopen_items(actor, locked, line_ids, reason.strip())
         record(
             "finance.match_undone",
             obj=locked,
             after={"lines": line_ids, "entries": entry_ids, "reason": reason.strip()},
         )
     return locked
+
+
+def _reopen_items(actor: Actor, match: Match, line_ids: list[int], reason: str) -> None:
+    """The lines of a match taken back are open again, so their work is too: a resolved item
+    reopens; a line whose item is closed or cancelled gets a new one."""
+    why = f"Match {match.pk} was taken back: {reason}"
+    for item in WorkItem.objects.filter(open_line__line_id__in=line_ids, state=State.RESOLVED):
+        work.work_item_transition(actor=actor, item=item, state=State.OPEN, reason=why)
+    finished = OpenLine.objects.filter(line_id__in=line_ids).exclude(
+        item__state__in=sorted(OPEN_STATES)
+    )
+    if finished.exists():
+        finished.delete()
+        account = BankAccount.objects.select_related("service").get(pk=match.account_id)
+        _open_items(account, line_ids, again=f"-undo-{match.pk}")
+
+
+def _locked(match: Match, *statuses: str, refusal: str = "") -> Match:
+    """The match locked for a decision, refused unless it is in one of the statuses."""
+    locked = Match.objects.select_for_update().get(pk=match.pk)
+    if locked.status not in statuses:
+        raise ValidationError({"status": refusal or f"The match is {locked.get_status_display()}."})
+    return locked
+
+
+def _decide(locked: Match, actor: Actor, status: str, *, note: str | None = None) -> None:
+    """Record the actor's decision on a locked match (and its note, when given)."""
+    locked.status = status
+    locked.decided_by = actor.user
+    locked.decided_at = timezone.now()
+    fields = ["status", "decided_by", "decided_at"]
+    if note is not None:
+        locked.note = note
+        fields.append("note")
+    locked.save(update_fields=fields)
 
 
 def _note_on_items(actor: Actor, lines: list[StatementLine], body: str) -> None:
@@ -1102,11 +1168,10 @@ OBLIGATION_FIELDS = (
 
 
 def _has_deadline_target(service: Service) -> bool:
-    terms = work.agreed_terms(service)
-    return bool(
-        terms.sla_policy_id
-        and terms.sla_policy
-        and terms.sla_policy.targets.filter(metric=Metric.DEADLINE).exists()
+    policy_id = work.agreed_terms(service).sla_policy_id
+    return (
+        policy_id is not None
+        and SlaTarget.objects.filter(policy_id=policy_id, metric=Metric.DEADLINE).exists()
     )
 
 
@@ -1135,20 +1200,20 @@ def obligation_save(
         raise ValidationError({"ends_on": "The end comes before the start."})
     obligation.full_clean(exclude=["client", "service"])
     obligation.validate_constraints()
-    with transaction.atomic():
-        created = obligation.pk is None
-        obligation.save()
-        record(
-            "finance.obligation_created" if created else "finance.obligation_changed",
-            obj=obligation,
-            after={k: str(getattr(obligation, k)) for k in OBLIGATION_FIELDS},
-        )
+    _save_audited(
+        obligation,
+        "obligation",
+        after={k: str(getattr(obligation, k)) for k in OBLIGATION_FIELDS},
+    )
     return obligation
 
 
-def planned_dates(obligation: Obligation, since: date, until: date) -> list[tuple[date, date]]:
-    """The (nominal, due) dates of an obligation between two days, on its service's calendar."""
-    calendar = work.agreed_terms(obligation.service).calendar
+def planned_dates(
+    obligation: Obligation, since: date, until: date, *, calendar: BusinessCalendar | None = None
+) -> list[tuple[date, date]]:
+    """The (nominal, due) dates of an obligation between two days, on its service's calendar
+    (``calendar`` when the caller has it at hand)."""
+    calendar = calendar or work.agreed_terms(obligation.service).calendar
     return schedule.due_dates(
         obligation.recurrence,
         starts_on=obligation.starts_on,
@@ -1164,23 +1229,34 @@ def obligations_schedule(*, now: datetime | None = None) -> int:
     """Periodic: every active obligation's due dates within its lead time become work items
     (once each), due at the obligation's time on the service's calendar. Returns how many."""
     now = now or timezone.now()
-    with all_clients_unscoped("the close and filing calendar goes through every client"):
-        clients = list(Client.objects.filter(is_active=True).values_list("pk", flat=True))
     made = 0
-    for client_id in clients:
+    for client_id in _active_clients("the close and filing calendar goes through every client"):
         with client_scope([client_id]):
-            for obligation in Obligation.objects.filter(
-                client_id=client_id, is_active=True
-            ).select_related("service"):
-                made += _schedule_one(obligation, now)
+            obligations = Obligation.objects.filter(client_id=client_id, is_active=True)
+            terms_of: dict[int, ServiceTerms | None] = {}  # per service, read once
+            for obligation in obligations.select_related("service"):
+                if obligation.service_id not in terms_of:
+                    terms_of[obligation.service_id] = _terms_if_agreed(obligation.service)
+                terms = terms_of[obligation.service_id]
+                if terms is not None:  # None: no active contract, nothing is due
+                    made += _schedule_one(obligation, terms, now)
     return made
 
 
-def _schedule_one(obligation: Obligation, now: datetime) -> int:
+def _active_clients(reason: str) -> list[int]:
+    """The ids of every active client, read on the named cross-client path."""
+    with all_clients_unscoped(reason):
+        return list(Client.objects.filter(is_active=True).values_list("pk", flat=True))
+
+
+def _terms_if_agreed(service: Service) -> ServiceTerms | None:
     try:
-        terms = work.agreed_terms(obligation.service)
+        return work.agreed_terms(service)
     except ValidationError:
-        return 0  # no active contract: nothing is due
+        return None
+
+
+def _schedule_one(obligation: Obligation, terms: ServiceTerms, now: datetime) -> int:
     zone = ZoneInfo(terms.calendar.time_zone)
     today = now.astimezone(zone).date()
     known = set(
@@ -1190,7 +1266,7 @@ def _schedule_one(obligation: Obligation, now: datetime) -> int:
     )
     made = 0
     for nominal, due in planned_dates(
-        obligation, today, today + timedelta(days=obligation.lead_days)
+        obligation, today, today + timedelta(days=obligation.lead_days), calendar=terms.calendar
     ):
         if nominal in known:
             continue
@@ -1281,7 +1357,7 @@ def daily_report_make(
         figures,
         client_name=client.name,
         service_name=service.name,
-        locale=_client_locale(client),
+        locale=locale_of_country(client.country),
     )
     csv = documents.figures_csv(figures)
     stem = f"{service.client_id}/reports/{service.key}-{day:%Y-%m-%d}-{uuid.uuid4().hex[:8]}"
@@ -1308,59 +1384,58 @@ def daily_report_make(
         if made.occurrence_id is not None:
             item = WorkItem.objects.get(occurrence__pk=made.occurrence_id)
             if item.state in OPEN_STATES:
-                work.system_transition(
-                    item, State.RESOLVED, reason=f"Daily financial report of {day} delivered."
+                _resolve(
+                    actor,
+                    item,
+                    f"Daily financial report of {day} delivered.",
+                    "system: daily financial report",
                 )
         if old_names:
             transaction.on_commit(lambda: [_storage().delete(name) for name in old_names])
     return made
 
 
-def _client_locale(client: Client) -> str:
-    from bpo.web.formatting import locale_of_country
-
-    return locale_of_country(client.country)
-
-
 # How long before its deadline a daily report goes out even if a statement is still missing.
 REPORT_CUTOFF = timedelta(hours=1)
 
 
-def daily_reports_due(*, now: datetime | None = None) -> int:
+def daily_reports_deliver(*, now: datetime | None = None) -> int:
     """Periodic: for each open occurrence of a daily report obligation due today, make the
     report of the business day before and so deliver it, as soon as every account of the
     service has its statement of that day, and at the latest an hour before the deadline
     (the report then shows which statement is missing). Returns how many were made."""
     now = now or timezone.now()
-    with all_clients_unscoped("the daily financial reports go through every client"):
-        clients = list(Client.objects.filter(is_active=True).values_list("pk", flat=True))
     made = 0
-    for client_id in clients:
+    for client_id in _active_clients("the daily financial reports go through every client"):
         with client_scope([client_id]):
             due = Occurrence.objects.filter(
                 client_id=client_id,
                 obligation__kind=ObligationKind.DAILY_REPORT,
                 obligation__service__process_type=ProcessType.RECONCILIATION,
-                item__state__in=OPEN_STATES,
+                item__state__in=sorted(OPEN_STATES),
                 report__isnull=True,
             ).select_related("obligation__service")
             for occurrence in due:
-                service = occurrence.obligation.service
-                terms = work.agreed_terms(service)
-                zone = ZoneInfo(terms.calendar.time_zone)
-                if now.astimezone(zone).date() < occurrence.due_date:
-                    continue
-                clock = business_clock(terms.calendar)
-                day = occurrence.due_date - timedelta(days=1)
-                while not clock.is_business_day(day):
-                    day -= timedelta(days=1)
-                behind = (
-                    BankAccount.objects.filter(service=service)
-                    .exclude(statements__end_date__gte=day)
-                    .exists()
-                )
-                if behind and now < occurrence.due_at - REPORT_CUTOFF:
-                    continue
-                daily_report_make(actor=None, service=service, day=day, occurrence=occurrence)
-                made += 1
+                if _report_delivered(occurrence, now):
+                    made += 1
     return made
+
+
+def _report_delivered(occurrence: Occurrence, now: datetime) -> bool:
+    """Make the report an open daily report occurrence asks for, if it is time; whether it
+    was made."""
+    service = occurrence.obligation.service
+    terms = _terms_if_agreed(service)
+    if terms is None:
+        return False  # no active contract: the service delivers nothing
+    if now.astimezone(ZoneInfo(terms.calendar.time_zone)).date() < occurrence.due_date:
+        return False
+    clock = business_clock(terms.calendar)
+    day = clock.roll(occurrence.due_date - timedelta(days=1), Convention.PRECEDING)
+    behind = (
+        BankAccount.objects.filter(service=service).exclude(statements__end_date__gte=day).exists()
+    )
+    if behind and now < occurrence.due_at - REPORT_CUTOFF:
+        return False
+    daily_report_make(actor=None, service=service, day=day, occurrence=occurrence)
+    return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
@@ -95,6 +96,19 @@ def _in_body(path: str, what: str, ident: int, lookup: Callable[[], T]) -> T:
         return lookup()
     except Http404:
         raise FieldError(path, f"There is no {what} with id {ident}.") from None
+
+
+def _account_page(
+    request: HttpRequest,
+    account_id: int,
+    params: PageParams,
+    rows_of: Callable[..., QuerySet[Any]],
+    **filters: Any,
+) -> dict[str, Any]:
+    """One page of an account's rows (``rows_of`` a query taking actor= and account=)."""
+    actor = request_actor(request)
+    account = queries.account_get(actor=actor, account_id=account_id)
+    return page_of(rows_of(actor=actor, account=account, **filters), params)
 
 
 # --- Set-up --------------------------------------------------------------------------------
@@ -354,9 +368,7 @@ def import_ledger(
     summary="Statement and ledger files of an account, as uploaded, with what became of them",
 )
 def list_files(request: HttpRequest, account_id: DbId, params: Query[PageParams]) -> Any:
-    actor = request_actor(request)
-    account = queries.account_get(actor=actor, account_id=account_id)
-    return page_of(queries.files_of(actor=actor, account=account), params)
+    return _account_page(request, account_id, params, queries.files_of)
 
 
 @router.post(
@@ -383,9 +395,7 @@ def retry_file(request: HttpRequest, file_id: DbId, form: StatementForm) -> Stat
     summary="An account's statements with balances, gaps and missing days",
 )
 def list_statements(request: HttpRequest, account_id: DbId, params: Query[PageParams]) -> Any:
-    actor = request_actor(request)
-    account = queries.account_get(actor=actor, account_id=account_id)
-    return page_of(queries.statements_of(actor=actor, account=account), params)
+    return _account_page(request, account_id, params, queries.statements_of)
 
 
 @router.get(
@@ -399,9 +409,7 @@ def list_lines(
     filters: Query[StateParams],
     params: Query[PageParams],
 ) -> Any:
-    actor = request_actor(request)
-    account = queries.account_get(actor=actor, account_id=account_id)
-    return page_of(queries.lines_of(actor=actor, account=account, state=filters.state), params)
+    return _account_page(request, account_id, params, queries.lines_of, state=filters.state)
 
 
 @router.get(
@@ -415,9 +423,7 @@ def list_entries(
     filters: Query[StateParams],
     params: Query[PageParams],
 ) -> Any:
-    actor = request_actor(request)
-    account = queries.account_get(actor=actor, account_id=account_id)
-    return page_of(queries.entries_of(actor=actor, account=account, state=filters.state), params)
+    return _account_page(request, account_id, params, queries.entries_of, state=filters.state)
 
 
 # --- Reconciliation -----------------------------------------------------------------------
@@ -431,7 +437,6 @@ def list_entries(
 def reconcile(request: HttpRequest, account_id: DbId) -> Status[ReconciliationRun]:
     actor = request_actor(request)
     account = queries.account_get(actor=actor, account_id=account_id)
-    actor.require(Permission.HANDLE_WORK, client_id=account.client_id)
     return Status(201, actions.reconciliation_run(actor=actor, account=account))
 
 
@@ -446,10 +451,8 @@ def list_matches(
     filters: Query[MatchParams],
     params: Query[PageParams],
 ) -> Any:
-    actor = request_actor(request)
-    account = queries.account_get(actor=actor, account_id=account_id)
     status = filters.status.value if filters.status else ""
-    return page_of(queries.matches_of(actor=actor, account=account, status=status), params)
+    return _account_page(request, account_id, params, queries.matches_of, status=status)
 
 
 @router.post(

@@ -918,7 +918,7 @@ class _Run:
                         limit=None,
                     ):
                         found.add(indexes[lo + k])
-            if len(found) >= 1:
+            if found:
                 neighbours[line.i] = found
         return neighbours
 

@@ -27,24 +27,17 @@ from bpo.finance.models import (
 from bpo.finance.parsers import BANK_FIELDS, LEDGER_FIELDS, MappingSpec
 from bpo.intake.tabular import ENCODINGS
 
-
-class ClientFilterForm(forms.Form):
-    """Which client a finance list shows (unknown choices: all)."""
-
-    client = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-
-    def __init__(self, *args: Any, clients: list[tuple[int, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["client"].choices = [("", "All clients"), *clients]  # type: ignore[attr-defined]
-
-    def client_id(self) -> int | None:
-        """The client chosen, or None for all of them."""
-        if not self.is_bound or not self.is_valid():
-            return None
-        return self.cleaned_data.get("client")  # type: ignore[no-any-return]
-
-
 # --- Files --------------------------------------------------------------------------------
+
+
+def _opening_balance() -> forms.DecimalField:
+    return forms.DecimalField(
+        required=False,
+        max_digits=18,
+        decimal_places=4,
+        label="Opening balance",
+        help_text="Only for the first statement of a CSV without a balance column.",
+    )
 
 
 class StatementUploadForm(forms.Form):
@@ -58,13 +51,7 @@ class StatementUploadForm(forms.Form):
         choices=[("", "Detect from the file"), *StatementFormat.choices],
         label="Format",
     )
-    opening_balance = forms.DecimalField(
-        required=False,
-        max_digits=18,
-        decimal_places=4,
-        label="Opening balance",
-        help_text="Only for the first statement of a CSV without a balance column.",
-    )
+    opening_balance = _opening_balance()
 
 
 class LedgerUploadForm(forms.Form):
@@ -76,13 +63,7 @@ class LedgerUploadForm(forms.Form):
 
 
 class RetryForm(forms.Form):
-    opening_balance = forms.DecimalField(
-        required=False,
-        max_digits=18,
-        decimal_places=4,
-        label="Opening balance",
-        help_text="Only for the first statement of a CSV without a balance column.",
-    )
+    opening_balance = _opening_balance()
 
 
 # --- Reconciliation -----------------------------------------------------------------------
@@ -120,10 +101,6 @@ class MatchForm(forms.Form):
         label="Note for the approver",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-
-
-class NoteForm(forms.Form):
-    note = forms.CharField(required=False, max_length=2000)
 
 
 class ReasonForm(forms.Form):

@@ -44,6 +44,7 @@ from bpo.finance.models import (
     Statement,
     StatementLine,
 )
+from bpo.finance.queries import client_ids_where
 from bpo.tenancy.context import Actor
 from bpo.tenancy.models import Client
 from bpo.work.models import OPEN_STATES
@@ -52,14 +53,10 @@ from bpo.work.models import OPEN_STATES
 ENTRY_TEXT = ("reference", "document_number", "counterparty_name", "description", "external_id")
 
 
-def _clients(actor: Actor, permission: Permission = Permission.VIEW_FINANCE) -> list[int]:
-    return [c for c in actor.client_ids if actor.can(permission, client_id=c)]
-
-
 def finance_clients(*, actor: Actor) -> list[Client]:
     """The clients whose finance the actor may see that have a reconciliation service or an
     obligation on their close and filing calendar, by name."""
-    allowed = _clients(actor)
+    allowed = client_ids_where(actor)
     with_finance = Service.objects.filter(
         client_id__in=allowed, process_type=ProcessType.RECONCILIATION
     ).values("client_id")
@@ -77,7 +74,10 @@ def reconciliation_services(
     """The reconciliation services of the clients where the actor holds ``permission``."""
     return list(
         queries.services_visible(actor=actor)
-        .filter(client_id__in=_clients(actor, permission), process_type=ProcessType.RECONCILIATION)
+        .filter(
+            client_id__in=client_ids_where(actor, permission),
+            process_type=ProcessType.RECONCILIATION,
+        )
         .select_related("client")
     )
 
@@ -89,7 +89,7 @@ def finance_services(
     (those an obligation can be set on)."""
     return list(
         queries.services_visible(actor=actor)
-        .filter(client_id__in=_clients(actor, permission))
+        .filter(client_id__in=client_ids_where(actor, permission))
         .select_related("client")
     )
 
@@ -105,7 +105,7 @@ def account_rows(*, actor: Actor, client_ids: Iterable[int]) -> list[BankAccount
     """The bank accounts of these clients with the overview's figures, in one query: the
     latest closing balance and its date, the lines and how many are open (and their total),
     matches awaiting a decision, statements with a gap before them."""
-    allowed = set(_clients(actor)) & set(client_ids)
+    allowed = set(client_ids_where(actor)) & set(client_ids)
     latest = Statement.objects.filter(account=OuterRef("pk")).order_by("-end_date", "-id")
     lines = StatementLine.objects.filter(account=OuterRef("pk"))
     open_lines = lines.filter(match__isnull=True)
@@ -259,7 +259,7 @@ def obligations_of(*, actor: Actor, client_id: int | None) -> list[Obligation]:
 def accounts_of_service(*, actor: Actor, service: Service) -> list[BankAccount]:
     """The bank accounts of one reconciliation service."""
     return list(
-        BankAccount.objects.filter(client_id__in=_clients(actor), service=service).order_by(
+        BankAccount.objects.filter(client_id__in=client_ids_where(actor), service=service).order_by(
             "name", "id"
         )
     )
@@ -272,7 +272,7 @@ def mappings_of(
     client."""
     return list(
         queries.mappings_visible(actor=actor)
-        .filter(client_id__in=_clients(actor, permission))
+        .filter(client_id__in=client_ids_where(actor, permission))
         .select_related("client")
         .order_by("client__name", "kind", "name")
     )

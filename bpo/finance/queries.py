@@ -40,7 +40,8 @@ from bpo.tenancy.context import Actor
 from bpo.work.models import WorkItem
 
 
-def _clients(actor: Actor, permission: Permission = Permission.VIEW_FINANCE) -> list[int]:
+def client_ids_where(actor: Actor, permission: Permission = Permission.VIEW_FINANCE) -> list[int]:
+    """The clients where the actor may do ``permission`` (by default: see their finance)."""
     return [c for c in actor.client_ids if actor.can(permission, client_id=c)]
 
 
@@ -54,7 +55,7 @@ def _get(queryset: QuerySet[Any], pk: int, what: str) -> Any:
 def services_visible(*, actor: Actor, client_id: int | None = None) -> QuerySet[Service]:
     """The reconciliation and back-office task services the actor may see finance of."""
     services = Service.objects.filter(
-        client_id__in=_clients(actor),
+        client_id__in=client_ids_where(actor),
         process_type__in=[ProcessType.RECONCILIATION, ProcessType.TASK],
     ).select_related("contract")
     if client_id is not None:
@@ -70,7 +71,7 @@ def service_get(*, actor: Actor, service_id: int) -> Service:
 def accounts_visible(*, actor: Actor, client_id: int | None = None) -> QuerySet[BankAccount]:
     """Bank accounts the actor may see, with the figures of the overview."""
     accounts = (
-        BankAccount.objects.filter(client_id__in=_clients(actor))
+        BankAccount.objects.filter(client_id__in=client_ids_where(actor))
         .select_related("service", "statement_mapping", "ledger_mapping")
         .annotate(
             last_statement=Max("statements__end_date"),
@@ -150,7 +151,7 @@ def mappings_visible(
     *, actor: Actor, client_id: int | None = None, kind: str = ""
 ) -> QuerySet[ColumnMapping]:
     """Saved column mappings the actor may see."""
-    mappings = ColumnMapping.objects.filter(client_id__in=_clients(actor))
+    mappings = ColumnMapping.objects.filter(client_id__in=client_ids_where(actor))
     if client_id is not None:
         mappings = mappings.filter(client_id=client_id)
     if kind:
@@ -171,7 +172,7 @@ def files_of(*, actor: Actor, account: BankAccount) -> QuerySet[SourceFile]:
 
 def file_get(*, actor: Actor, file_id: int) -> SourceFile:
     """One uploaded file, or 404."""
-    files = SourceFile.objects.filter(client_id__in=_clients(actor))
+    files = SourceFile.objects.filter(client_id__in=client_ids_where(actor))
     return _get(files.select_related("account", "uploaded_by"), file_id, "file")
 
 
@@ -184,12 +185,6 @@ def statements_of(*, actor: Actor, account: BankAccount) -> QuerySet[Statement]:
         .annotate(line_count=Count("lines"))
         .order_by("-end_date", "-id")
     )
-
-
-def statement_get(*, actor: Actor, statement_id: int) -> Statement:
-    """One statement, or 404."""
-    statements = Statement.objects.filter(client_id__in=_clients(actor))
-    return _get(statements.select_related("account", "file"), statement_id, "statement")
 
 
 def lines_of(
@@ -231,7 +226,7 @@ def entries_of(*, actor: Actor, account: BankAccount, state: str = "") -> QueryS
 
 def line_get(*, actor: Actor, line_id: int) -> StatementLine:
     """One bank line, or 404."""
-    lines = StatementLine.objects.filter(client_id__in=_clients(actor))
+    lines = StatementLine.objects.filter(client_id__in=client_ids_where(actor))
     return _get(lines.select_related("account", "statement", "match"), line_id, "bank line")
 
 
@@ -248,23 +243,10 @@ def matches_of(*, actor: Actor, account: BankAccount, status: str = "") -> Query
 
 def match_get(*, actor: Actor, match_id: int) -> Match:
     """One match, or 404."""
-    matches = Match.objects.filter(client_id__in=_clients(actor)).select_related(
+    matches = Match.objects.filter(client_id__in=client_ids_where(actor)).select_related(
         "account", "rule", "made_by", "decided_by"
     )
     return _get(matches, match_id, "match")
-
-
-def pending_for(*, actor: Actor, client_id: int | None = None) -> QuerySet[Match]:
-    """Matches made by others that await the actor's approval (four eyes)."""
-    clients = _clients(actor, Permission.HANDLE_WORK)
-    matches = Match.objects.filter(client_id__in=clients, status=MatchStatus.PENDING).exclude(
-        made_by=actor.user
-    )
-    if client_id is not None:
-        matches = matches.filter(client_id=client_id)
-    return matches.select_related("account", "made_by").prefetch_related(
-        "proposed_lines", "proposed_entries"
-    )
 
 
 def open_line_of(*, actor: Actor, item: WorkItem) -> OpenLine | None:
@@ -291,7 +273,9 @@ def rules_of(*, actor: Actor, service: Service) -> QuerySet[MatchRule]:
 
 def rule_get(*, actor: Actor, rule_id: int) -> MatchRule:
     """One rule, or 404."""
-    rules = MatchRule.objects.filter(client_id__in=_clients(actor)).select_related("service")
+    rules = MatchRule.objects.filter(client_id__in=client_ids_where(actor)).select_related(
+        "service"
+    )
     return _get(rules, rule_id, "rule")
 
 
@@ -309,7 +293,9 @@ def obligations_visible(
     *, actor: Actor, client_id: int | None = None, service: Service | None = None
 ) -> QuerySet[Obligation]:
     """The close and filing calendar's obligations the actor may see."""
-    obligations = Obligation.objects.filter(client_id__in=_clients(actor)).select_related("service")
+    obligations = Obligation.objects.filter(client_id__in=client_ids_where(actor)).select_related(
+        "service"
+    )
     if client_id is not None:
         obligations = obligations.filter(client_id=client_id)
     if service is not None:
@@ -331,7 +317,7 @@ def occurrences_visible(
     until: date | None = None,
 ) -> QuerySet[Occurrence]:
     """Due dates with their work items (state, SLA) and evidence, soonest first."""
-    occurrences = Occurrence.objects.filter(client_id__in=_clients(actor)).select_related(
+    occurrences = Occurrence.objects.filter(client_id__in=client_ids_where(actor)).select_related(
         "obligation__service", "item", "evidence"
     )
     if client_id is not None:
@@ -362,7 +348,7 @@ def reports_visible(
     *, actor: Actor, client_id: int | None = None, service: Service | None = None
 ) -> QuerySet[DailyReport]:
     """Daily financial reports, newest day first, with the deliverable they met."""
-    reports = DailyReport.objects.filter(client_id__in=_clients(actor)).select_related(
+    reports = DailyReport.objects.filter(client_id__in=client_ids_where(actor)).select_related(
         "service", "occurrence__item"
     )
     if client_id is not None:
@@ -393,42 +379,19 @@ def line_candidates(*, actor: Actor, line: StatementLine, limit: int = 5) -> lis
     actor.require(Permission.VIEW_FINANCE, client_id=line.client_id)
     if line.match_id is not None:
         return []
-    account = BankAccount.objects.select_related("service").get(pk=line.account_id)
     span = timedelta(days=engine.CANDIDATE_DAYS)
-    rows = (
-        LedgerEntry.objects.filter(
-            account=account,
-            match__isnull=True,
-            entry_date__gte=line.booking_date - span,
-            entry_date__lte=line.booking_date + span,
-        )
-        .order_by()
-        .values_list(
-            "id",
-            "entry_date",
-            "amount",
-            "document_number",
-            "reference",
-            "counterparty_name",
-            "counterparty_iban",
-        )
+    nearby = LedgerEntry.objects.filter(
+        account_id=line.account_id,
+        match__isnull=True,
+        entry_date__gte=line.booking_date - span,
+        entry_date__lte=line.booking_date + span,
     )
-    entries = [
-        engine.Entry(pk, day, reconcile.to_minor(amount), document, reference, name, iban)
-        for pk, day, amount, document, reference, name, iban in rows
-    ]
+    service_id = line.account.service_id
     proposals = engine.candidates(
-        engine.Line(
-            line.pk,
-            line.booking_date,
-            reconcile.to_minor(line.amount),
-            line.reference,
-            line.counterparty_name,
-            line.counterparty_iban,
-        ),
-        entries,
-        reconcile.rules_of(account.service_id),
-        reconcile.policy_of(account.service_id),
+        reconcile.engine_line(line),
+        reconcile.engine_entries(nearby),
+        reconcile.rules_of(service_id),
+        reconcile.policy_of(service_id),
         limit=limit,
     )
     return [

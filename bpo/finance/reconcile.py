@@ -31,7 +31,7 @@ Queries run in the caller's tenant scope (raw SQL checks the account's client ag
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -39,7 +39,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 
 from bpo.bulk import insert_rows
 from bpo.finance import engine
@@ -91,21 +91,12 @@ def from_minor(minor: int) -> Decimal:
 
 def policy_of(service_id: int) -> engine.Policy:
     """The service's reconciliation policy, or the model's defaults when it has none."""
-    row = (
-        ReconciliationPolicy.objects.filter(service_id=service_id)
-        .values_list("date_window_days", "max_group_size", "auto_accept_percent")
-        .first()
-    )
-    if row is None:
-        defaults = {f.name: f.get_default() for f in ReconciliationPolicy._meta.fields}
-        row = (
-            defaults["date_window_days"],
-            defaults["max_group_size"],
-            defaults["auto_accept_percent"],
-        )
-    window, group, threshold = row
+    saved = ReconciliationPolicy.objects.filter(service_id=service_id).first()
+    policy = saved or ReconciliationPolicy()
     return engine.Policy(
-        window_days=int(window), max_group_size=int(group), auto_accept=float(threshold)
+        window_days=int(policy.date_window_days),
+        max_group_size=int(policy.max_group_size),
+        auto_accept=float(policy.auto_accept_percent),
     )
 
 
@@ -187,24 +178,40 @@ def _open_lines(account_id: int, held: set[int]) -> list[engine.Line]:
 
 
 def _open_entries(account_id: int, held: set[int]) -> list[engine.Entry]:
-    rows = (
-        LedgerEntry.objects.filter(account_id=account_id, match__isnull=True)
-        .order_by()
-        .values_list(
-            "id",
-            "entry_date",
-            "amount",
-            "document_number",
-            "reference",
-            "counterparty_name",
-            "counterparty_iban",
-        )
+    open_entries = LedgerEntry.objects.filter(account_id=account_id, match__isnull=True)
+    return engine_entries(open_entries, leave_out=held)
+
+
+def engine_entries(
+    entries: QuerySet[LedgerEntry], *, leave_out: Collection[int] = ()
+) -> list[engine.Entry]:
+    """Ledger entries as the engine reads them (but those in ``leave_out``), in one query."""
+    rows = entries.order_by().values_list(
+        "id",
+        "entry_date",
+        "amount",
+        "document_number",
+        "reference",
+        "counterparty_name",
+        "counterparty_iban",
     )
     return [
         engine.Entry(pk, day, to_minor(amount), document, reference, name, iban)
         for pk, day, amount, document, reference, name, iban in rows
-        if pk not in held
+        if pk not in leave_out
     ]
+
+
+def engine_line(line: StatementLine) -> engine.Line:
+    """A statement line as the engine reads it."""
+    return engine.Line(
+        line.pk,
+        line.booking_date,
+        to_minor(line.amount),
+        line.reference,
+        line.counterparty_name,
+        line.counterparty_iban,
+    )
 
 
 def _fingerprint(account_id: int) -> tuple[Any, ...]:

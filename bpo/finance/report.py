@@ -25,7 +25,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from django.db.models import (
     Case,
     CharField,
@@ -43,6 +42,7 @@ from django.db.models import (
 from django.db.models.functions import Abs, Coalesce, RowNumber
 from django.utils import timezone
 
+from bpo.apitypes import money
 from bpo.contracts.models import Service
 from bpo.finance.models import BankAccount, LedgerEntry, MatchStatus, Statement, StatementLine
 from bpo.portal.queries import zone_of
@@ -67,9 +67,8 @@ KINDS: tuple[tuple[str, str, type[StatementLine] | type[LedgerEntry], str], ...]
 def money_text(value: Decimal, currency: str) -> str:
     """An amount as a plain decimal string with its currency's decimals ('1234.50'); any finer
     digits a row carries are kept rather than rounded away."""
-    exponent = Decimal(1).scaleb(-get_currency_precision(currency))  # unknown codes: 2
-    rounded = value.quantize(exponent)
-    return str(rounded) if rounded == value else format(value.normalize(), "f")
+    text = money(value, currency)
+    return text if Decimal(text) == value else format(value.normalize(), "f")
 
 
 def _sums() -> dict[str, Any]:

@@ -29,4 +29,4 @@ def obligations_schedule_job() -> int:
 @task()
 def daily_reports_job() -> int:
     """Periodic: the daily financial reports due this morning are made and delivered."""
-    return actions.daily_reports_due()
+    return actions.daily_reports_deliver()

@@ -15,18 +15,17 @@ their confirmation document and reference. Daily reports open to their figures, 
 
 from __future__ import annotations
 
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.forms import BaseForm
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,12 +35,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bpo.accounts.forms import add_validation_errors
 from bpo.accounts.roles import Permission
+from bpo.calendars.forms import ClientFilterForm
 from bpo.contracts.models import ProcessType, Service
 from bpo.finance import actions, page_queries, parsers, queries, schedule
 from bpo.finance.forms import (
     RECURRENCE_EXAMPLES,
     AccountForm,
-    ClientFilterForm,
     EntrySearchForm,
     EvidenceForm,
     LedgerUploadForm,
@@ -57,6 +56,7 @@ from bpo.finance.forms import (
 )
 from bpo.finance.models import (
     BankAccount,
+    ColumnMapping,
     DailyReport,
     FileKind,
     Match,
@@ -67,7 +67,9 @@ from bpo.finance.models import (
 )
 from bpo.paging import keyset_page
 from bpo.tenancy.context import Actor, request_actor
-from bpo.web.formatting import reader_locale
+from bpo.tenancy.models import Client
+from bpo.web.formatting import browser_locale
+from bpo.web.params import int_or_none, query_without
 from bpo.work.models import OPEN_STATES, State, WorkItem
 from bpo.work.presentation import Due, due, state_label
 
@@ -93,13 +95,8 @@ TAB_OF_STATUS = {
     MatchStatus.PENDING: "pending",
     MatchStatus.ACCEPTED: "accepted",
 }
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+STATUS_OF_TAB = {tab: status for status, tab in TAB_OF_STATUS.items()}
+T = TypeVar("T")
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -115,6 +112,45 @@ def _next_url(request: HttpRequest, default: str) -> str:
 def _account_url(account_id: int, tab: str = "") -> str:
     url = reverse("finance:account", kwargs={"account_id": account_id})
     return f"{url}?tab={tab}" if tab else url
+
+
+def _attempt(
+    request: HttpRequest, do: Callable[[], T], done: Callable[[T], str] | None = None
+) -> T | None:
+    """Take a step without a form: its result, said to be done (``done`` of it); or None,
+    with the reason it was refused said instead."""
+    try:
+        result = do()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return None
+    if done is not None:
+        messages.success(request, done(result))
+    return result
+
+
+def _submitted(form: BaseForm, do: Callable[[dict[str, Any]], T]) -> T | None:
+    """The result of the action a valid form asks for; or None, with the form's errors or the
+    action's refusal next to the fields they concern (an unbound form, a GET's, asks for none)."""
+    if not form.is_valid():
+        return None
+    try:
+        return do(form.cleaned_data)
+    except ValidationError as exc:
+        add_validation_errors(form, exc)
+        return None
+
+
+def _client_filter(request: HttpRequest, actor: Actor) -> tuple[list[Client], dict[str, Any]]:
+    """The clients whose finance the actor sees, and what a list page needs to narrow itself to
+    one of them (``client_id`` None: all)."""
+    clients = page_queries.finance_clients(actor=actor)
+    form = ClientFilterForm(request.GET or None, clients=[(c.pk, c.name) for c in clients])
+    return clients, {
+        "filter_form": form,
+        "client_id": form.client_id(),
+        "show_client_filter": len(clients) > 1,
+    }
 
 
 # --- Presentation helpers ------------------------------------------------------------------
@@ -134,7 +170,7 @@ class DueRow:
     has_evidence: bool
 
 
-def due_row(occurrence: Occurrence, now: Any) -> DueRow:
+def due_row(occurrence: Occurrence, now: datetime) -> DueRow:
     """How one due date stands now."""
     item = occurrence.item
     if item.state in OPEN_STATES:
@@ -222,48 +258,32 @@ class CandidateRow:
     difference: Decimal  # lines minus entries: a candidate that is not 0 cannot be matched
 
 
-_MISSING = object()
-
-
-def _get(candidate: Any, key: str, default: Any = _MISSING) -> Any:
-    """A field of a candidate, given as a dict (queries) or an object."""
-    if isinstance(candidate, dict):
-        return candidate[key] if default is _MISSING else candidate.get(key, default)
-    return getattr(candidate, key) if default is _MISSING else getattr(candidate, key, default)
-
-
-def candidate_rows(actor: Actor, line: StatementLine, limit: int | None = None) -> list[Any]:
+def candidate_rows(
+    actor: Actor, line: StatementLine, limit: int | None = None
+) -> list[CandidateRow]:
     """The engine's candidates for an open line, with their lines and entries."""
     if line.match_id is not None:
         return []
-    found = list(queries.line_candidates(actor=actor, line=line))[:limit]
-
-    def value(candidate: Any, key: str) -> Any:
-        return _get(candidate, key)
-
+    found = queries.line_candidates(actor=actor, line=line)[:limit]
     lines, entries = page_queries.rows_of(
         actor=actor,
         account=line.account,
-        line_ids={i for c in found for i in value(c, "line_ids")},
-        entry_ids={i for c in found for i in value(c, "entry_ids")},
+        line_ids={i for c in found for i in c["line_ids"]},
+        entry_ids={i for c in found for i in c["entry_ids"]},
     )
-    rows = []
-    for candidate in found:
-        line_ids = [int(i) for i in value(candidate, "line_ids")]
-        entry_ids = [int(i) for i in value(candidate, "entry_ids")]
-        rows.append(
-            CandidateRow(
-                line_ids=line_ids,
-                entry_ids=entry_ids,
-                lines=[lines[i] for i in line_ids if i in lines],
-                entries=[entries[i] for i in entry_ids if i in entries],
-                confidence=Decimal(str(value(candidate, "confidence"))),
-                reasons=list(value(candidate, "reasons") or []),
-                shape=str(value(candidate, "shape")),
-                difference=Decimal(str(_get(candidate, "difference", None) or 0)),
-            )
+    return [
+        CandidateRow(
+            line_ids=c["line_ids"],
+            entry_ids=c["entry_ids"],
+            lines=[lines[i] for i in c["line_ids"] if i in lines],
+            entries=[entries[i] for i in c["entry_ids"] if i in entries],
+            confidence=Decimal(c["confidence"]),
+            reasons=c["reasons"],
+            shape=c["shape"],
+            difference=Decimal(c["difference"]),
         )
-    return rows
+        for c in found
+    ]
 
 
 def item_panel(actor: Actor, item: WorkItem) -> dict[str, Any] | None:
@@ -278,12 +298,13 @@ def item_panel(actor: Actor, item: WorkItem) -> dict[str, Any] | None:
         open_line = queries.open_line_of(actor=actor, item=item)
         if open_line is not None:
             line = open_line.line
+            named = names_agents(actor, item.client_id)
             return {
                 "kind": "line",
                 "line": line,
                 "candidates": candidate_rows(actor, line, limit=CANDIDATES_ON_ITEM),
                 "matches": [
-                    match_row(m, named=names_agents(actor, item.client_id))
+                    match_row(m, named=named)
                     for m in page_queries.matches_of_line(actor=actor, line=line)
                 ],
                 "can_handle": can_handle,
@@ -312,9 +333,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     reports and a chart; links to set-up for managers."""
     actor = request_actor(request)
     actor.require(Permission.VIEW_FINANCE)
-    clients = page_queries.finance_clients(actor=actor)
-    filter_form = ClientFilterForm(request.GET or None, clients=[(c.pk, c.name) for c in clients])
-    client_id = filter_form.client_id()
+    clients, filters = _client_filter(request, actor)
+    client_id = filters["client_id"]
     shown = [c for c in clients if client_id is None or c.pk == client_id]
     ids = [c.pk for c in shown]
     now = timezone.now()
@@ -351,9 +371,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "finance/overview.html",
         {
             "sections": sections,
-            "filter_form": filter_form,
-            "client_id": client_id,
-            "show_client_filter": len(clients) > 1,
+            **filters,
             "can_manage": actor.can(Permission.MANAGE_FINANCE),
             "upcoming_days": UPCOMING_DAYS,
         },
@@ -364,7 +382,7 @@ def _overview_chart(accounts: list[Any], reports: list[DailyReport]) -> dict[str
     """The chart of a client's section, read by finance/charts.js: the cash position of each
     account over the last daily reports when there are some, else the reconciled and open
     lines of each account."""
-    locale = reader_locale.get().replace("_", "-")
+    locale = browser_locale()
     chosen = sorted(reports, key=lambda r: (r.day, r.pk))[-CHART_REPORTS:]
     days = sorted({r.day for r in chosen})
     if len(days) >= 2:
@@ -427,16 +445,15 @@ def _render_account(
     tabs = dict(TABS)
     tab = tab or request.GET.get("tab", "")
     tab = tab if tab in tabs else "lines"
-    after = _int_or_none(request.GET.get("after")) if request.method == "GET" else None
+    after = int_or_none(request.GET.get("after")) if request.method == "GET" else None
     client_id = account.client_id
     rows: Any
     if tab == "lines":
         rows = queries.lines_of(actor=actor, account=account, state="open")
     elif tab == "entries":
         rows = queries.entries_of(actor=actor, account=account, state="open")
-    elif tab in ("proposals", "pending", "accepted"):
-        status_of = {v: k for k, v in TAB_OF_STATUS.items()}
-        rows = queries.matches_of(actor=actor, account=account, status=status_of[tab])
+    elif tab in STATUS_OF_TAB:
+        rows = queries.matches_of(actor=actor, account=account, status=STATUS_OF_TAB[tab])
     elif tab == "statements":
         rows = queries.statements_of(actor=actor, account=account)
     elif tab == "files":
@@ -444,14 +461,14 @@ def _render_account(
     else:
         rows = queries.runs_of(actor=actor, account=account)
     page = keyset_page(rows, after=after, limit=PAGE_SIZE)
+    named = names_agents(actor, client_id)
     items: list[Any] = page.items
-    if tab in ("proposals", "pending", "accepted"):
-        items = [match_row(m, named=names_agents(actor, client_id)) for m in page.items]
+    if tab in STATUS_OF_TAB:
+        items = [match_row(m, named=named) for m in page.items]
     can_import = actor.can(Permission.IMPORT_FINANCE, client_id=client_id)
     forms = {
         "statement_form": StatementUploadForm(prefix="statement"),
         "ledger_form": LedgerUploadForm(prefix="ledger"),
-        "retry_form": RetryForm(),
         "reason_form": None,
         "reason_match_id": None,
         **(bound or {}),
@@ -473,7 +490,7 @@ def _render_account(
             "can_import": can_import,
             "can_handle": actor.can(Permission.HANDLE_WORK, client_id=client_id),
             "can_manage": actor.can(Permission.MANAGE_FINANCE, client_id=client_id),
-            "names_agents": names_agents(actor, client_id),
+            "names_agents": named,
             **forms,
         },
         status=status,
@@ -502,25 +519,23 @@ def statement_upload(request: HttpRequest, account_id: int) -> HttpResponse:
     actor.require(Permission.IMPORT_FINANCE)
     account = queries.account_get(actor=actor, account_id=account_id)
     form = StatementUploadForm(request.POST, request.FILES, prefix="statement")
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            imported = actions.statement_import(
-                actor=actor,
-                account=account,
-                upload=upload,
-                filename=upload.name or "",
-                format=form.cleaned_data["format"] or "",
-                opening_balance=form.cleaned_data["opening_balance"],
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            _imported_messages(request, imported, "bank lines")
-            return redirect(_account_url(account.pk))
-    return _render_account(
-        request, actor, account, tab="files", bound={"statement_form": form}, status=400
+    imported = _submitted(
+        form,
+        lambda data: actions.statement_import(
+            actor=actor,
+            account=account,
+            upload=data["file"],
+            filename=data["file"].name or "",
+            format=data["format"] or "",
+            opening_balance=data["opening_balance"],
+        ),
     )
+    if imported is None:
+        return _render_account(
+            request, actor, account, tab="files", bound={"statement_form": form}, status=400
+        )
+    _imported_messages(request, imported, "bank lines")
+    return redirect(_account_url(account.pk))
 
 
 @login_required
@@ -531,20 +546,18 @@ def ledger_upload(request: HttpRequest, account_id: int) -> HttpResponse:
     actor.require(Permission.IMPORT_FINANCE)
     account = queries.account_get(actor=actor, account_id=account_id)
     form = LedgerUploadForm(request.POST, request.FILES, prefix="ledger")
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            imported = actions.ledger_import(
-                actor=actor, account=account, upload=upload, filename=upload.name or ""
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            _imported_messages(request, imported, "ledger entries")
-            return redirect(_account_url(account.pk, "entries"))
-    return _render_account(
-        request, actor, account, tab="files", bound={"ledger_form": form}, status=400
+    imported = _submitted(
+        form,
+        lambda data: actions.ledger_import(
+            actor=actor, account=account, upload=data["file"], filename=data["file"].name or ""
+        ),
     )
+    if imported is None:
+        return _render_account(
+            request, actor, account, tab="files", bound={"ledger_form": form}, status=400
+        )
+    _imported_messages(request, imported, "ledger entries")
+    return redirect(_account_url(account.pk, "entries"))
 
 
 @login_required
@@ -554,26 +567,21 @@ def file_retry(request: HttpRequest, file_id: int) -> HttpResponse:
     actor = request_actor(request)
     actor.require(Permission.IMPORT_FINANCE)
     source = queries.file_get(actor=actor, file_id=file_id)
-    account = queries.account_get(actor=actor, account_id=source.account_id)
+    ledger = source.kind == FileKind.LEDGER
     form = RetryForm(request.POST)
-    if form.is_valid():
-        try:
-            if source.kind == FileKind.LEDGER:
-                imported = actions.ledger_file_import(actor=actor, source=source)
-            else:
-                imported = actions.statement_file_import(
-                    actor=actor,
-                    source=source,
-                    opening_balance=form.cleaned_data["opening_balance"],
-                )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            what = "ledger entries" if source.kind == FileKind.LEDGER else "bank lines"
-            _imported_messages(request, imported, what)
-    else:
+
+    def again() -> actions.Imported:
+        if ledger:
+            return actions.ledger_file_import(actor=actor, source=source)
+        return actions.statement_file_import(
+            actor=actor, source=source, opening_balance=form.cleaned_data["opening_balance"]
+        )
+
+    if not form.is_valid():
         messages.error(request, "The opening balance is not an amount.")
-    return redirect(_account_url(account.pk, "files"))
+    elif (imported := _attempt(request, again)) is not None:
+        _imported_messages(request, imported, "ledger entries" if ledger else "bank lines")
+    return redirect(_account_url(source.account_id, "files"))
 
 
 @login_required
@@ -583,17 +591,15 @@ def reconcile_now(request: HttpRequest, account_id: int) -> HttpResponse:
     actor = request_actor(request)
     actor.require(Permission.HANDLE_WORK)
     account = queries.account_get(actor=actor, account_id=account_id)
-    try:
-        run = actions.reconciliation_run(actor=actor, account=account)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request,
+    _attempt(
+        request,
+        lambda: actions.reconciliation_run(actor=actor, account=account),
+        lambda run: (
             f"Reconciled {run.lines} open lines against {run.entries} open entries: "
             f"{run.accepted} matched, {run.proposed} proposed for an agent, {run.opened} new "
-            "work item(s) for lines left open.",
-        )
+            "work item(s) for lines left open."
+        ),
+    )
     return redirect(_next_url(request, _account_url(account.pk)))
 
 
@@ -631,6 +637,7 @@ def _render_line(
         entries = page_queries.open_entries_for(actor=actor, line=line, **search.filters())
         other_lines = page_queries.other_open_lines(actor=actor, line=line)
     open_item = page_queries.open_item_of_line(actor=actor, line=line)
+    chosen = getattr(match_form, "cleaned_data", {})
     return render(
         request,
         "finance/line.html",
@@ -645,13 +652,12 @@ def _render_line(
             "entries": entries,
             "match_form": match_form or MatchForm(),
             "other_lines": other_lines,
-            "locale": reader_locale.get().replace("_", "-"),
-            "chosen": set(getattr(match_form, "cleaned_data", {}).get("entry_ids") or []),
-            "chosen_lines": set(getattr(match_form, "cleaned_data", {}).get("line_ids") or []),
+            "locale": browser_locale(),
+            "chosen": set(chosen.get("entry_ids") or []),
+            "chosen_lines": set(chosen.get("line_ids") or []),
             "open_item": open_item,
             "can_handle": can_handle,
             "can_manage": actor.can(Permission.MANAGE_FINANCE, client_id=line.client_id),
-            "reason_form": ReasonForm(),
         },
         status=status,
     )
@@ -666,27 +672,26 @@ def line_match(request: HttpRequest, line_id: int) -> HttpResponse:
     actor.require(Permission.HANDLE_WORK)
     line = queries.line_get(actor=actor, line_id=line_id)
     form = MatchForm(request.POST)
-    if form.is_valid():
-        line_ids = form.cleaned_data["line_ids"] or [line.pk]
+
+    def make(data: dict[str, Any]) -> Match:
+        line_ids = data["line_ids"] or [line.pk]
         if line.pk not in line_ids:
             line_ids = [line.pk, *line_ids]
-        try:
-            match = actions.match_make(
-                actor=actor,
-                account=line.account,
-                line_ids=line_ids,
-                entry_ids=form.cleaned_data["entry_ids"],
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Match {match.pk} is made: it awaits another agent's approval (four eyes).",
-            )
-            return redirect(_next_url(request, reverse("finance:line", args=[line.pk])))
-    return _render_line(request, actor, line, match_form=form, status=400)
+        return actions.match_make(
+            actor=actor,
+            account=line.account,
+            line_ids=line_ids,
+            entry_ids=data["entry_ids"],
+            note=data["note"],
+        )
+
+    match = _submitted(form, make)
+    if match is None:
+        return _render_line(request, actor, line, match_form=form, status=400)
+    messages.success(
+        request, f"Match {match.pk} is made: it awaits another agent's approval (four eyes)."
+    )
+    return redirect(_next_url(request, reverse("finance:line", args=[line.pk])))
 
 
 def _match_step(
@@ -700,12 +705,7 @@ def _match_step(
     actor = request_actor(request)
     actor.require(permission)
     match = queries.match_get(actor=actor, match_id=match_id)
-    try:
-        result = do(actor, match)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, done(result))
+    _attempt(request, lambda: do(actor, match), done)
     tab = TAB_OF_STATUS.get(MatchStatus(match.status), "")
     return redirect(_next_url(request, _account_url(match.account_id, tab)))
 
@@ -747,17 +747,15 @@ def match_learn(request: HttpRequest, match_id: int) -> HttpResponse:
     actor = request_actor(request)
     actor.require(Permission.HANDLE_WORK)
     match = queries.match_get(actor=actor, match_id=match_id)
-    try:
-        rule = actions.match_rule_learn(actor=actor, match=match)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect(_next_url(request, _account_url(match.account_id, "accepted")))
-    messages.success(
+    rule = _attempt(
         request,
-        f"The rule {rule.name!r} is added: the engine matches lines like this one by itself "
-        "from its next run.",
+        lambda: actions.match_rule_learn(actor=actor, match=match),
+        lambda rule: (
+            f"The rule {rule.name!r} is added: the engine matches lines like this one by itself "
+            "from its next run."
+        ),
     )
-    if actor.can(Permission.MANAGE_FINANCE, client_id=match.client_id):
+    if rule is not None and actor.can(Permission.MANAGE_FINANCE, client_id=match.client_id):
         return redirect("finance:rule_edit", rule_id=rule.pk)
     return redirect(_next_url(request, _account_url(match.account_id, "accepted")))
 
@@ -775,14 +773,10 @@ def _reasoned_step(
     match = queries.match_get(actor=actor, match_id=match_id)
     tab = TAB_OF_STATUS.get(MatchStatus(match.status), "")
     form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            do(actor=actor, match=match, reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, done.format(id=match.pk))
-            return redirect(_next_url(request, _account_url(match.account_id, tab)))
+    decided = _submitted(form, lambda data: do(actor=actor, match=match, reason=data["reason"]))
+    if decided is not None:
+        messages.success(request, done.format(id=match.pk))
+        return redirect(_next_url(request, _account_url(match.account_id, tab)))
     account = queries.account_get(actor=actor, account_id=match.account_id)
     return _render_account(
         request,
@@ -853,11 +847,10 @@ def account_create(request: HttpRequest) -> HttpResponse:
     actor = request_actor(request)
     actor.require(Permission.MANAGE_FINANCE)
     form = _account_form(actor, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        account = _save_account(actor, form, None)
-        if account is not None:
-            messages.success(request, f"{account.name} is set up: upload its first statement.")
-            return redirect("finance:account", account_id=account.pk)
+    account = _submitted(form, lambda data: _save_account(actor, data, None))
+    if account is not None:
+        messages.success(request, f"{account.name} is set up: upload its first statement.")
+        return redirect("finance:account", account_id=account.pk)
     return _form_page(request, "finance/account_form.html", {"form": form, "account": None})
 
 
@@ -869,16 +862,16 @@ def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
     account = queries.account_get(actor=actor, account_id=account_id)
     actor.require(Permission.MANAGE_FINANCE, client_id=account.client_id)
     form = _account_form(actor, request.POST or None, initial=AccountForm.initial_from(account))
-    if request.method == "POST" and form.is_valid():
-        saved = _save_account(actor, form, account)
-        if saved is not None:
-            messages.success(request, f"{saved.name} is saved.")
-            return redirect("finance:account", account_id=saved.pk)
+    saved = _submitted(form, lambda data: _save_account(actor, data, account))
+    if saved is not None:
+        messages.success(request, f"{saved.name} is saved.")
+        return redirect("finance:account", account_id=saved.pk)
     return _form_page(request, "finance/account_form.html", {"form": form, "account": account})
 
 
-def _save_account(actor: Actor, form: AccountForm, account: BankAccount | None) -> Any:
-    data = form.cleaned_data
+def _save_account(actor: Actor, data: dict[str, Any], account: BankAccount | None) -> BankAccount:
+    """Save an account form's account; a service or mapping not in the actor's lists is
+    refused (ValidationError), as the action's own refusals are."""
     try:
         service = queries.service_get(actor=actor, service_id=data["service_id"])
         mappings = {
@@ -900,10 +893,7 @@ def _save_account(actor: Actor, form: AccountForm, account: BankAccount | None) 
             **mappings,
         )
     except Http404:
-        form.add_error(None, "Choose a service and mappings from the lists.")
-    except ValidationError as exc:
-        add_validation_errors(form, exc)
-    return None
+        raise ValidationError("Choose a service and mappings from the lists.") from None
 
 
 def _form_page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -924,9 +914,9 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
     return render(request, "finance/mappings.html", {"mappings": mappings})
 
 
-def _mapping_clients(actor: Actor) -> list[tuple[int, str]]:
+def _mapping_clients(actor: Actor) -> list[Client]:
     return [
-        (c.pk, c.name)
+        c
         for c in page_queries.finance_clients(actor=actor)
         if actor.can(Permission.MANAGE_FINANCE, client_id=c.pk)
     ]
@@ -947,45 +937,42 @@ def mapping_edit(request: HttpRequest, mapping_id: int) -> HttpResponse:
     actor.require(Permission.MANAGE_FINANCE)
     mapping = queries.mapping_get(actor=actor, mapping_id=mapping_id)
     actor.require(Permission.MANAGE_FINANCE, client_id=mapping.client_id)
-    clients = [(c, n) for c, n in _mapping_clients(actor) if c == mapping.client_id]
-    return _mapping_page(request, actor, mapping, clients or [(mapping.client_id, "")])
+    clients = [c for c in _mapping_clients(actor) if c.pk == mapping.client_id]
+    return _mapping_page(request, actor, mapping, clients)
 
 
 def _mapping_page(
-    request: HttpRequest, actor: Actor, mapping: Any, clients: list[tuple[int, str]]
+    request: HttpRequest, actor: Actor, mapping: ColumnMapping | None, clients: list[Client]
 ) -> HttpResponse:
+    choices = [(c.pk, c.name) for c in clients]
+    if mapping is not None and not choices:
+        choices = [(mapping.client_id, "")]
     initial = MappingForm.initial_from(mapping) if mapping else {}
     if mapping is None and request.method == "GET":
         initial["kind"] = request.GET.get("kind", "")
-        initial["client"] = _int_or_none(request.GET.get("client"))
+        initial["client"] = int_or_none(request.GET.get("client"))
     form = MappingForm(
-        request.POST or None, request.FILES or None, clients=clients, initial=initial
+        request.POST or None, request.FILES or None, clients=choices, initial=initial
     )
+
+    def save(data: dict[str, Any]) -> ColumnMapping:
+        client = next((c for c in clients if c.pk == data["client"]), None)
+        if client is None:
+            raise ValidationError({"client": "Choose a client from the list."})
+        return actions.column_mapping_save(
+            actor=actor, client=client, mapping=mapping, **form.mapping_fields()
+        )
+
     samples: list[list[str]] = []
     if request.method == "POST" and "read_sample" in request.POST:
-        form, samples = _read_sample(request, form, clients, initial)
-    elif request.method == "POST" and form.is_valid():
-        try:
-            client = next(
-                c
-                for c in page_queries.finance_clients(actor=actor)
-                if c.pk == form.cleaned_data["client"]
-            )
-            saved = actions.column_mapping_save(
-                actor=actor, client=client, mapping=mapping, **form.mapping_fields()
-            )
-        except StopIteration:
-            form.add_error("client", "Choose a client from the list.")
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, f"The mapping {saved.name!r} is saved.")
-            return redirect("finance:mappings")
-    return render(
+        form, samples = _read_sample(request, form, choices, initial)
+    elif request.method == "POST" and (saved := _submitted(form, save)) is not None:
+        messages.success(request, f"The mapping {saved.name!r} is saved.")
+        return redirect("finance:mappings")
+    return _form_page(
         request,
         "finance/mapping_form.html",
         {"form": form, "mapping": mapping, "samples": samples, "headers": form.header_list},
-        status=400 if form.errors else 200,
     )
 
 
@@ -1000,20 +987,14 @@ def _read_sample(
         form.add_error("sample", "Choose a CSV or XLSX file to read its headers.")
         return form, []
     kind = request.POST.get("kind", "bank")
-    encoding = request.POST.get("encoding", "")
-    suffix = Path(upload.name or "sample.csv").suffix.lower()[:10] or ".csv"
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"sample{suffix}"
-        with path.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        try:
-            headers = parsers.headers_of(path, filename=upload.name or "", encoding=encoding)
-            samples = parsers.sample_rows(path, filename=upload.name or "", encoding=encoding)
-        except parsers.ParseError as exc:
-            form.is_valid()
-            form.add_error("sample", f"{upload.name}: {exc}")
-            return form, []
+    try:
+        headers, samples = parsers.read_sample(
+            upload.read(), filename=upload.name or "", encoding=request.POST.get("encoding", "")
+        )
+    except parsers.ParseError as exc:
+        form.is_valid()
+        form.add_error("sample", f"{upload.name}: {exc}")
+        return form, []
     proposal = parsers.propose_mapping(
         headers, kind if kind in ("bank", "ledger") else "bank", samples
     )
@@ -1076,15 +1057,14 @@ def policy_save(request: HttpRequest, service_id: int) -> HttpResponse:
     actor = request_actor(request)
     service = _managed_service(actor, service_id)
     form = PolicyForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.reconciliation_policy_save(actor=actor, service=service, **form.cleaned_data)
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, f"The policy of {service.name} is saved.")
-            return redirect("finance:rules", service_id=service.pk)
-    return _render_rules(request, actor, service, form, status=400)
+    saved = _submitted(
+        form,
+        lambda data: actions.reconciliation_policy_save(actor=actor, service=service, **data),
+    )
+    if saved is None:
+        return _render_rules(request, actor, service, form, status=400)
+    messages.success(request, f"The policy of {service.name} is saved.")
+    return redirect("finance:rules", service_id=service.pk)
 
 
 @login_required
@@ -1093,14 +1073,12 @@ def rule_create(request: HttpRequest, service_id: int) -> HttpResponse:
     actor = request_actor(request)
     service = _managed_service(actor, service_id)
     form = RuleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            rule = actions.match_rule_save(actor=actor, service=service, **form.cleaned_data)
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, f"The rule {rule.name!r} is added.")
-            return redirect("finance:rules", service_id=service.pk)
+    rule = _submitted(
+        form, lambda data: actions.match_rule_save(actor=actor, service=service, **data)
+    )
+    if rule is not None:
+        messages.success(request, f"The rule {rule.name!r} is added.")
+        return redirect("finance:rules", service_id=service.pk)
     return _form_page(
         request, "finance/rule_form.html", {"form": form, "service": service, "rule": None}
     )
@@ -1114,14 +1092,12 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = queries.rule_get(actor=actor, rule_id=rule_id)
     service = _managed_service(actor, rule.service_id)
     form = RuleForm(request.POST or None, initial=RuleForm.initial_from(rule))
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.match_rule_save(actor=actor, service=service, rule=rule, **form.cleaned_data)
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, f"The rule {rule.name!r} is saved.")
-            return redirect("finance:rules", service_id=service.pk)
+    saved = _submitted(
+        form, lambda data: actions.match_rule_save(actor=actor, service=service, rule=rule, **data)
+    )
+    if saved is not None:
+        messages.success(request, f"The rule {rule.name!r} is saved.")
+        return redirect("finance:rules", service_id=service.pk)
     return _form_page(
         request, "finance/rule_form.html", {"form": form, "service": service, "rule": rule}
     )
@@ -1134,12 +1110,11 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     actor = request_actor(request)
     actor.require(Permission.MANAGE_FINANCE)
     rule = queries.rule_get(actor=actor, rule_id=rule_id)
-    try:
-        actions.match_rule_delete(actor=actor, rule=rule)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"The rule {rule.name!r} is removed.")
+    _attempt(
+        request,
+        lambda: actions.match_rule_delete(actor=actor, rule=rule),
+        lambda _: f"The rule {rule.name!r} is removed.",
+    )
     return redirect("finance:rules", service_id=rule.service_id)
 
 
@@ -1152,38 +1127,29 @@ def calendar(request: HttpRequest) -> HttpResponse:
     """The obligations of the close and filing calendar and their due dates."""
     actor = request_actor(request)
     actor.require(Permission.VIEW_FINANCE)
-    clients = page_queries.finance_clients(actor=actor)
-    filter_form = ClientFilterForm(request.GET or None, clients=[(c.pk, c.name) for c in clients])
-    client_id = filter_form.client_id()
-    after = _int_or_none(request.GET.get("after"))
+    _, filters = _client_filter(request, actor)
+    after = int_or_none(request.GET.get("after"))
     since = timezone.localdate() - timedelta(days=31)
-    occurrences = queries.occurrences_visible(actor=actor, client_id=client_id, since=since)
+    occurrences = queries.occurrences_visible(
+        actor=actor, client_id=filters["client_id"], since=since
+    )
     page = keyset_page(occurrences, after=after, limit=PAGE_SIZE)
     now = timezone.now()
     return render(
         request,
         "finance/calendar.html",
         {
-            "obligations": page_queries.obligations_of(actor=actor, client_id=client_id),
+            "obligations": page_queries.obligations_of(actor=actor, client_id=filters["client_id"]),
             "rows": sorted(
                 (due_row(o, now) for o in page.items), key=lambda r: r.occurrence.due_at
             ),
             "page": page,
             "first_page": after is None,
-            "filter_form": filter_form,
-            "client_id": client_id,
-            "show_client_filter": len(clients) > 1,
+            **filters,
             "can_manage": actor.can(Permission.MANAGE_FINANCE),
-            "query": _query_without(request, "after"),
+            "query": query_without(request, "after"),
         },
     )
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 def _obligation_services(actor: Actor) -> list[Service]:
@@ -1230,13 +1196,13 @@ def _obligation_page(
         if "preview" in request.POST:
             planned, description = _preview(form, service, fields)
         else:
-            try:
-                saved = actions.obligation_save(
+            saved = _submitted(
+                form,
+                lambda _: actions.obligation_save(
                     actor=actor, service=service, obligation=obligation, **fields
-                )
-            except ValidationError as exc:
-                add_validation_errors(form, exc)
-            else:
+                ),
+            )
+            if saved is not None:
                 messages.success(
                     request,
                     f"{saved.name} is on the calendar: each due date becomes a work item "
@@ -1244,12 +1210,8 @@ def _obligation_page(
                 )
                 return redirect("finance:calendar")
     elif obligation is not None and request.method == "GET":
-        today = timezone.localdate()
-        planned = actions.planned_dates(obligation, today, today + timedelta(days=400))[
-            :PLANNED_DATES
-        ]
-        description = schedule.describe_recurrence(obligation.recurrence)
-    return render(
+        planned, description = _planned(obligation, timezone.localdate())
+    return _form_page(
         request,
         "finance/obligation_form.html",
         {
@@ -1259,7 +1221,16 @@ def _obligation_page(
             "description": description,
             "examples": RECURRENCE_EXAMPLES,
         },
-        status=400 if form.errors else 200,
+    )
+
+
+def _planned(obligation: Obligation, since: date) -> tuple[list[tuple[date, date]], str]:
+    """The next due dates of an obligation (saved or a draft) from ``since`` on, within 400
+    days, and its rule in words."""
+    until = since + timedelta(days=400)
+    return (
+        actions.planned_dates(obligation, since, until)[:PLANNED_DATES],
+        schedule.describe_recurrence(obligation.recurrence),
     )
 
 
@@ -1272,11 +1243,7 @@ def _preview(
         draft = Obligation(
             client_id=service.client_id, service=service, **{**fields, "recurrence": recurrence}
         )
-        since = max(timezone.localdate(), fields["starts_on"])
-        return (
-            actions.planned_dates(draft, since, since + timedelta(days=400))[:PLANNED_DATES],
-            schedule.describe_recurrence(recurrence),
-        )
+        return _planned(draft, max(timezone.localdate(), fields["starts_on"]))
     except ValidationError as exc:
         add_validation_errors(form, exc)
         return [], ""
@@ -1323,24 +1290,20 @@ def occurrence_evidence(request: HttpRequest, occurrence_id: int) -> HttpRespons
     actor.require(Permission.HANDLE_WORK)
     occurrence = queries.occurrence_get(actor=actor, occurrence_id=occurrence_id)
     form = EvidenceForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            actions.occurrence_evidence(
-                actor=actor,
-                occurrence=occurrence,
-                upload=form.cleaned_data["file"],
-                reference=form.cleaned_data["reference"],
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"The confirmation of {occurrence.obligation.name} is attached and shared "
-                "with the client: the filing can be resolved.",
-            )
-            return redirect(_next_url(request, reverse("finance:occurrence", args=[occurrence.pk])))
-    return _render_occurrence(request, actor, occurrence, form, status=400)
+    attached = _submitted(
+        form,
+        lambda data: actions.occurrence_evidence(
+            actor=actor, occurrence=occurrence, upload=data["file"], reference=data["reference"]
+        ),
+    )
+    if attached is None:
+        return _render_occurrence(request, actor, occurrence, form, status=400)
+    messages.success(
+        request,
+        f"The confirmation of {occurrence.obligation.name} is attached and shared with the "
+        "client: the filing can be resolved.",
+    )
+    return redirect(_next_url(request, reverse("finance:occurrence", args=[occurrence.pk])))
 
 
 # --- Daily reports ---------------------------------------------------------------------------
@@ -1364,12 +1327,12 @@ def report_list(request: HttpRequest) -> HttpResponse:
 def _render_reports(
     request: HttpRequest, actor: Actor, form: ReportMakeForm | None = None, status: int = 200
 ) -> HttpResponse:
-    clients = page_queries.finance_clients(actor=actor)
-    filter_form = ClientFilterForm(request.GET or None, clients=[(c.pk, c.name) for c in clients])
-    client_id = filter_form.client_id()
-    after = _int_or_none(request.GET.get("after"))
+    clients, filters = _client_filter(request, actor)
+    after = int_or_none(request.GET.get("after"))
     page = keyset_page(
-        queries.reports_visible(actor=actor, client_id=client_id), after=after, limit=PAGE_SIZE
+        queries.reports_visible(actor=actor, client_id=filters["client_id"]),
+        after=after,
+        limit=PAGE_SIZE,
     )
     names = {c.pk: c.name for c in clients}
     services = _report_services(actor)
@@ -1386,11 +1349,9 @@ def _render_reports(
             ],
             "page": page,
             "first_page": after is None,
-            "filter_form": filter_form,
-            "client_id": client_id,
-            "show_client_filter": len(clients) > 1,
+            **filters,
             "make_form": form if services else None,
-            "query": _query_without(request, "after"),
+            "query": query_without(request, "after"),
         },
         status=status,
     )
@@ -1404,19 +1365,18 @@ def report_make(request: HttpRequest) -> HttpResponse:
     actor.require(Permission.HANDLE_WORK)
     services = _report_services(actor)
     form = ReportMakeForm(request.POST, services=_service_choices(services))
-    if form.is_valid():
-        service = next(s for s in services if s.pk == form.cleaned_data["service_id"])
-        day = form.cleaned_data["day"]
-        try:
-            report = actions.daily_report_make(actor=actor, service=service, day=day)
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(
-                request, f"The daily report of {service.name} for {day:%Y-%m-%d} is made."
-            )
-            return redirect("finance:report", report_id=report.pk)
-    return _render_reports(request, actor, form, status=400)
+    by_id = {s.pk: s for s in services}
+    report = _submitted(
+        form,
+        lambda data: actions.daily_report_make(
+            actor=actor, service=by_id[data["service_id"]], day=data["day"]
+        ),
+    )
+    if report is None:
+        return _render_reports(request, actor, form, status=400)
+    service, day = by_id[form.cleaned_data["service_id"]], form.cleaned_data["day"]
+    messages.success(request, f"The daily report of {service.name} for {day:%Y-%m-%d} is made.")
+    return redirect("finance:report", report_id=report.pk)
 
 
 @login_required

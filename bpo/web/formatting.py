@@ -35,6 +35,11 @@ def format_percent(value: Decimal | float) -> str:
 reader_locale: ContextVar[str] = ContextVar("reader_locale", default="en_US")
 
 
+def browser_locale() -> str:
+    """The reader's locale as the browser's Intl API and Chart.js take it ('de_DE' → 'de-DE')."""
+    return reader_locale.get().replace("_", "-")
+
+
 def locale_from_header(header: str) -> str:
     """The best babel locale for an Accept-Language header ('de-DE,de;q=0.9' → 'de_DE')."""
     from django.utils.translation.trans_real import parse_accept_lang_header

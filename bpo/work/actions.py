@@ -658,13 +658,15 @@ def work_item_transition(*, actor: Actor, item: WorkItem, state: str, reason: st
     return _transition(actor, item, state, reason)
 
 
-def system_transition(item: WorkItem, state: str, *, reason: str) -> WorkItem:
-    """The system moves an item on (a deliverable it produced itself, a line matched later);
-    the timeline shows no user and the reason."""
-    return _transition(None, item, state, reason)
+def system_transition(item: WorkItem, state: str, *, reason: str, origin: str) -> WorkItem:
+    """The system moves an item on (a deliverable a job produced, a line a job matched); the
+    timeline shows no user and the reason, the audit log ``origin`` ('system: …')."""
+    return _transition(None, item, state, reason, origin)
 
 
-def _transition(actor: Actor | None, item: WorkItem, state: str, reason: str) -> WorkItem:
+def _transition(
+    actor: Actor | None, item: WorkItem, state: str, reason: str, origin: str = ""
+) -> WorkItem:
     state = str(getattr(state, "value", state))
     with transaction.atomic():
         locked = WorkItem.objects.select_for_update().get(pk=item.pk)
@@ -708,6 +710,7 @@ def _transition(actor: Actor | None, item: WorkItem, state: str, reason: str) ->
             obj=locked,
             before={"state": before},
             after={"state": state, "reason": reason},
+            actor_email=origin,
         )
         if locked.assignee_id and state not in OPEN_STATES:
             push_to_agent(locked.assignee_id)

@@ -19,11 +19,10 @@ from bpo.finance.parsers.mapped import (
     REQUIRED_BANK,
     REQUIRED_LEDGER,
     MappingSpec,
-    headers_of,
     mapping_problems,
     parse_amount,
     parse_ledger,
-    sample_rows,
+    read_sample,
 )
 from bpo.finance.parsers.propose import propose_mapping
 
@@ -39,11 +38,10 @@ __all__ = [
     "ParsedLine",
     "ParsedStatement",
     "detect_format",
-    "headers_of",
     "mapping_problems",
     "parse_amount",
     "parse_ledger",
     "parse_statements",
     "propose_mapping",
-    "sample_rows",
+    "read_sample",
 ]

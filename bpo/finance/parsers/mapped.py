@@ -31,6 +31,7 @@ import csv
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -511,25 +512,32 @@ def table_rows(table: Table) -> Iterator[tuple[int, list[Any]]]:
         yield number, cells
 
 
-def headers_of(path: Path, *, filename: str, encoding: str = "") -> list[str]:
-    """The column headers of a CSV or XLSX file, for the mapping form."""
-    return open_file(path, filename=filename, encoding=encoding).headers
+@contextmanager
+def _stored(data: bytes, name: str) -> Iterator[Path]:
+    """The bytes of an upload in a temporary file (bpo.intake.tabular reads files)."""
+    suffix = ".xlsx" if data.startswith(b"PK\x03\x04") else ".csv"
+    with tempfile.TemporaryDirectory(prefix=f"openbpo-{name}-") as folder:
+        path = Path(folder) / f"{name}{suffix}"
+        path.write_bytes(data)
+        yield path
 
 
-def sample_rows(
-    path: Path, *, filename: str, encoding: str = "", limit: int = 20
-) -> list[list[str]]:
-    """The first ``limit`` non-blank data rows as text, to show beside the mapping form and to
-    guess its date format and decimal mark (``propose.propose_mapping``)."""
-    table = open_file(path, filename=filename, encoding=encoding)
-    rows: list[list[str]] = []
-    for _, cells in table_rows(table):
-        texts = [cell_text(c) for c in cells]
-        if any(texts):
-            rows.append(texts)
-        if len(rows) >= limit:
-            break
-    return rows
+def read_sample(
+    data: bytes, *, filename: str, encoding: str = "", limit: int = 20
+) -> tuple[list[str], list[list[str]]]:
+    """The column headers of a CSV or XLSX file and its first ``limit`` non-blank data rows as
+    text, read once: for the mapping form, to offer the headers, show the rows and guess the
+    date format and decimal mark (``propose.propose_mapping``)."""
+    with _stored(data, "sample") as path:
+        table = open_file(path, filename=filename, encoding=encoding)
+        rows: list[list[str]] = []
+        for _, cells in table_rows(table):
+            texts = [cell_text(c) for c in cells]
+            if any(texts):
+                rows.append(texts)
+            if len(rows) >= limit:
+                break
+    return table.headers, rows
 
 
 def parse_ledger(
@@ -604,10 +612,7 @@ def parse_bank_table(
     currency = check_account_currency(currency)
     if not data.strip():
         raise ParseError("The file is empty.")
-    suffix = ".xlsx" if data.startswith(b"PK\x03\x04") else ".csv"
-    with tempfile.TemporaryDirectory(prefix="openbpo-statement-") as folder:
-        path = Path(folder) / f"statement{suffix}"
-        path.write_bytes(data)
+    with _stored(data, "statement") as path:
         table = open_file(path, filename=filename, encoding=mapping.encoding)
         reader = _Reader(table, mapping, "bank", currency)
         rows, account, account_row = [], "", 0

@@ -131,7 +131,7 @@ def propose_mapping(
 ) -> MappingSpec:
     """A first guess at the mapping of a file with these headers, from the names banks and
     ledgers commonly give their columns in English, German and Dutch; with ``samples`` (rows
-    of cell texts, see ``sample_rows``) also the date format (day before month when both
+    of cell texts, see ``mapped.read_sample``) also the date format (day before month when both
     read) and the decimal mark."""
     fields_of(kind)  # refuses a kind that is neither
     rules = _BANK_RULES if kind == "bank" else _LEDGER_RULES

@@ -284,6 +284,44 @@ def test_maker_checker_a_manual_match_needs_a_second_agent(world, books):
         assert rule.counterparty_iban or rule.reference_pattern or rule.counterparty_name
 
 
+def test_a_match_taken_back_opens_its_lines_work_again(world, books):
+    _reconciled(world, books)
+    with acting_as(world.actor("agent")) as maker:
+        lines = list(StatementLine.objects.filter(match__isnull=True).order_by("pk")[:2])
+        entries = []
+        for number, line in enumerate(lines):
+            entries.append(
+                LedgerEntry.objects.create(
+                    client_id=books.client.pk,
+                    account=books.account,
+                    file=SourceFile.objects.filter(kind="ledger").first(),
+                    row=900 + number,
+                    entry_date=line.booking_date,
+                    amount=line.amount,
+                    currency="EUR",
+                    document_number=f"MANUAL-{number}",
+                )
+            )
+        matches = [
+            actions.match_make(
+                actor=maker, account=books.account, line_ids=[line.pk], entry_ids=[entry.pk]
+            )
+            for line, entry in zip(lines, entries, strict=True)
+        ]
+    with acting_as(world.actor("manager")) as manager:
+        for match in matches:
+            actions.match_approve(actor=manager, match=match)
+        closed = WorkItem.objects.get(open_line__line=lines[1])
+        work.work_item_transition(actor=manager, item=closed, state=State.CLOSED)
+        for match in matches:
+            actions.match_undo(actor=manager, match=match, reason="Wrong customer.")
+        reopened = WorkItem.objects.get(open_line__line=lines[0])
+        assert reopened.state == State.OPEN
+        replaced = WorkItem.objects.get(open_line__line=lines[1])
+        assert replaced.pk != closed.pk and replaced.state == State.NEW
+        assert not StatementLine.objects.filter(pk__in=[x.pk for x in lines], match__isnull=False)
+
+
 def test_a_client_user_cannot_match(world, books):
     _reconciled(world, books)
     with acting_as(world.actor("client_admin")) as client:
@@ -423,8 +461,8 @@ def test_the_daily_report_is_made_each_morning_and_delivered(world, books):
     morning = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
     assert actions.obligations_schedule(now=morning) == 1
     # The statement of 30 October is there (the October statement ends on the 31st): at once.
-    assert actions.daily_reports_due(now=morning) == 1
-    assert actions.daily_reports_due(now=morning + timedelta(minutes=5)) == 0
+    assert actions.daily_reports_deliver(now=morning) == 1
+    assert actions.daily_reports_deliver(now=morning + timedelta(minutes=5)) == 0
     with acting_as(world.actor("client_viewer")):
         from bpo.finance import queries
 
@@ -436,3 +474,43 @@ def test_the_daily_report_is_made_each_morning_and_delivered(world, books):
             actor=world.actor("client_viewer"), report=report, fmt="pdf"
         )
         assert content.read(4) == b"%PDF" and name.endswith("2026-10-30.pdf")
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [(b" \r\n\r\n", "The file is empty"), (b"\x00\x01junk", "is not a statement OpenBPO reads")],
+)
+def test_a_file_of_no_format_is_refused_with_a_clear_error(world, books, data, says):
+    with acting_as(world.actor("agent")) as actor, pytest.raises(ValidationError) as caught:
+        actions.statement_import(
+            actor=actor, account=books.account, upload=upload("upload.bin", data)
+        )
+    assert says in str(caught.value)
+    with acting_as(world.actor("agent")):
+        assert not SourceFile.objects.exists()
+
+
+def test_a_daily_report_of_a_service_whose_contract_ended_is_not_made(world, books):
+    """The periodic job passes over it (and so goes on to the other services) rather than
+    failing on the missing agreed terms."""
+    from bpo.contracts import actions as contracts
+
+    with acting_as(world.actor("manager")) as manager:
+        actions.obligation_save(
+            actor=manager,
+            service=books.reconciliation,
+            name="Daily financial report",
+            kind="daily_report",
+            recurrence="FREQ=DAILY",
+            starts_on=date(2026, 10, 1),
+            roll="following",
+            due_time=time(10, 0),
+            lead_days=0,
+        )
+    morning = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
+    assert actions.obligations_schedule(now=morning) == 1
+    with acting_as(world.actor("admin")) as admin:
+        contracts.contract_end(
+            actor=admin, contract=books.reconciliation.contract, end_date=date(2026, 10, 31)
+        )
+    assert actions.daily_reports_deliver(now=morning) == 0

@@ -865,9 +865,9 @@ def test_detect_format_by_name_when_the_content_does_not_say() -> None:
 
 
 def test_propose_mapping_for_the_sparkasse_export() -> None:
-    path = SAMPLES / "bank_sparkasse.csv"
-    headers = parsers.headers_of(path, filename="bank_sparkasse.csv")
-    rows = parsers.sample_rows(path, filename="bank_sparkasse.csv", limit=10)
+    headers, rows = parsers.read_sample(
+        sample("bank_sparkasse.csv"), filename="bank_sparkasse.csv", limit=10
+    )
 
     proposed = parsers.propose_mapping(headers, "bank", rows)
 

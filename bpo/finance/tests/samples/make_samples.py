@@ -8,11 +8,15 @@ Cologne, with its operating account DE89370400440532013000 at Commerzbank, in EU
 
 from __future__ import annotations
 
+import csv
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 HERE = Path(__file__).parent
 OWN_IBAN = "DE89370400440532013000"
@@ -239,14 +243,9 @@ def write_mt940() -> None:
     (HERE / "statement_bad61.mt940").write_bytes(broken.encode("iso-8859-1"))
 
 
-def xml_escape(text: str) -> str:
-    """Text safe in XML content."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def write_camt053() -> None:
     """One CAMT.053.001.08 statement of October 2026 as a German bank delivers it (UTF-8)."""
-    closing = OPENING + sum((b.amount for b in BOOKINGS), Decimal(0))
+    closing = balances()[-1]
     entries = []
     for index, b in enumerate(BOOKINGS):
         credit = b.amount > 0
@@ -333,7 +332,7 @@ def write_camt053() -> None:
 
 def write_ofx() -> None:
     """An OFX 1.02 (SGML) export of October 2026, Windows-1252, counterparty IBAN as BANKACCTTO."""
-    closing = OPENING + sum((b.amount for b in BOOKINGS), Decimal(0))
+    closing = balances()[-1]
     trns = []
     for index, b in enumerate(BOOKINGS):
         kind = {"805": "FEE", "105": "DIRECTDEBIT", "166": "CREDIT"}.get(b.gvc, "DEBIT")
@@ -437,8 +436,6 @@ LEDGER = [
 
 def write_ledger_csv() -> None:
     """An ERP export of the cash book: ',' delimited, UTF-8, ISO dates, decimal point."""
-    import csv
-
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
@@ -484,9 +481,6 @@ def write_ledger_xlsx() -> None:
 def _fixed_times(workbook: bytes) -> bytes:
     """The workbook with every time in it set to 2 November 2026, so that writing the samples
     again gives the same bytes."""
-    import re
-    import zipfile
-
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
