@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite, twice: on SQLite, then on PostgreSQL.
+# The whole test suite, twice: on SQLite and on PostgreSQL, side by side (each pytest is one
+# process on one core; the machines have two). Each run writes test-artifacts/pytest-<database>.log,
+# shown as it grows under tail's "==> file <==" headers; the output ends with both summary lines.
 # With DATABASE_URL set (postgres://…), the PostgreSQL run uses that server; otherwise a throwaway
 # server is started from the local binaries (initdb, pg_ctl; as the postgres user when run as
-# root) and removed afterwards. Any failure makes the script exit non-zero; the output ends with
-# pytest's summary line.
+# root) and removed afterwards. Any failure makes the script exit non-zero.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,14 +73,42 @@ echo "== Static checks: ruff, mypy, missing migrations"
 env -u DATABASE_URL .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
     || { echo "Model changes without a migration: run manage.py makemigrations" >&2; status=1; }
 
-echo "== Test suite on SQLite"
-env -u DATABASE_URL .venv/bin/pytest -p no:cacheprovider "$@" || status=1
-
 if [ -z "${DATABASE_URL:-}" ]; then
     trap stop_postgres EXIT
     start_postgres || { echo "Could not start a throwaway PostgreSQL" >&2; exit 1; }
 fi
-echo "== Test suite on PostgreSQL"
-.venv/bin/pytest -p no:cacheprovider "$@" || status=1
+
+# Both runs import the same modules: let Python keep their bytecode (some shells switch it off).
+unset PYTHONDONTWRITEBYTECODE
+
+run_suite() {  # run_suite <name> [env options…] -- [pytest arguments…]
+    local name=$1; shift
+    local envs=()
+    while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    env "${envs[@]}" .venv/bin/pytest -p no:cacheprovider --basetemp="test-artifacts/tmp-$name" "$@" \
+        >"test-artifacts/pytest-$name.log" 2>&1
+    local code=$?
+    echo "$code" >"test-artifacts/pytest-$name.status"
+}
+
+echo "== Test suite on SQLite and on PostgreSQL, side by side"
+rm -f test-artifacts/pytest-*.status test-artifacts/pytest-*.log
+run_suite sqlite -u DATABASE_URL -- "$@" &
+sqlite_pid=$!
+run_suite postgresql -- "$@" &
+postgresql_pid=$!
+tail -n +1 -F test-artifacts/pytest-sqlite.log test-artifacts/pytest-postgresql.log 2>/dev/null &
+tail_pid=$!
+wait "$sqlite_pid" "$postgresql_pid"
+sleep 1
+kill "$tail_pid" 2>/dev/null
+wait "$tail_pid" 2>/dev/null
+
+for name in sqlite postgresql; do
+    code=$(cat "test-artifacts/pytest-$name.status" 2>/dev/null || echo 1)
+    [ "$code" -eq 0 ] || status=1
+    echo "== $name ($( [ "$code" -eq 0 ] && echo passed || echo "FAILED, exit $code")): $(tail -n 1 "test-artifacts/pytest-$name.log")"
+done
 
 exit $status

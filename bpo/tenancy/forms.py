@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django import forms
 
-from bpo.tenancy.models import Client
+from bpo.tenancy.models import Client, known_time_zones
 
-TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(known_time_zones())]
 
 
 class ClientForm(forms.ModelForm):
