@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, twice: on SQLite and on PostgreSQL, side by side (each pytest is one
-# process on one core; the machines have two). Each run writes test-artifacts/pytest-<database>.log,
-# shown as it grows under tail's "==> file <==" headers; the output ends with both summary lines.
+# process on one core; the machines have two). Each run's lines are shown prefixed with its database
+# and kept in test-artifacts/pytest-<database>.log; the output ends with both summary lines.
 # With DATABASE_URL set (postgres://…), the PostgreSQL run uses that server; otherwise a throwaway
 # server is started from the local binaries (initdb, pg_ctl; as the postgres user when run as
 # root) and removed afterwards. Any failure makes the script exit non-zero.
@@ -82,28 +82,21 @@ fi
 unset PYTHONDONTWRITEBYTECODE
 
 run_suite() {  # run_suite <name> [env options…] -- [pytest arguments…]
+    # Each whole line of the run goes to the terminal under its database's name, and to its log.
     local name=$1; shift
     local envs=()
     while [ "$1" != "--" ]; do envs+=("$1"); shift; done
     shift
-    env "${envs[@]}" .venv/bin/pytest -p no:cacheprovider --basetemp="test-artifacts/tmp-$name" "$@" \
-        >"test-artifacts/pytest-$name.log" 2>&1
-    local code=$?
-    echo "$code" >"test-artifacts/pytest-$name.status"
+    env "${envs[@]}" .venv/bin/pytest -p no:cacheprovider --basetemp="test-artifacts/tmp-$name" "$@" 2>&1 \
+        | tee "test-artifacts/pytest-$name.log" | sed -u "s/^/[$name] /"
+    echo "${PIPESTATUS[0]}" >"test-artifacts/pytest-$name.status"
 }
 
 echo "== Test suite on SQLite and on PostgreSQL, side by side"
-rm -f test-artifacts/pytest-*.status test-artifacts/pytest-*.log
+rm -f test-artifacts/pytest-*.status
 run_suite sqlite -u DATABASE_URL -- "$@" &
-sqlite_pid=$!
 run_suite postgresql -- "$@" &
-postgresql_pid=$!
-tail -n +1 -F test-artifacts/pytest-sqlite.log test-artifacts/pytest-postgresql.log 2>/dev/null &
-tail_pid=$!
-wait "$sqlite_pid" "$postgresql_pid"
-sleep 1
-kill "$tail_pid" 2>/dev/null
-wait "$tail_pid" 2>/dev/null
+wait
 
 for name in sqlite postgresql; do
     code=$(cat "test-artifacts/pytest-$name.status" 2>/dev/null || echo 1)
