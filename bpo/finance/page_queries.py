@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Abs, Coalesce, RowNumber
 
 from bpo.accounts.roles import Permission
-from bpo.contracts.models import ProcessType, Service
+from bpo.contracts.models import ProcessType, Service, ServiceTerms, VersionStatus
 from bpo.finance import queries
 from bpo.finance.models import (
     BankAccount,
@@ -246,14 +246,25 @@ def open_item_of_line(*, actor: Actor, line: StatementLine) -> OpenLine | None:
 
 
 def obligations_of(*, actor: Actor, client_id: int | None) -> list[Obligation]:
-    """The calendar's obligations with the count of their due dates still open."""
-    return list(
+    """The calendar's obligations with the count of their due dates still open, and the time zone
+    of the calendar their due time is on (``time_zone``; blank while the service has no agreed
+    terms)."""
+    obligations: list[Obligation] = list(
         queries.obligations_visible(actor=actor, client_id=client_id)
         .select_related("service__client")
         .annotate(
             open_count=Count("occurrences", filter=Q(occurrences__item__state__in=OPEN_STATES))
         )
     )
+    zones = dict(
+        ServiceTerms.objects.filter(
+            service_id__in={o.service_id for o in obligations},
+            version__status=VersionStatus.ACTIVE,
+        ).values_list("service_id", "calendar__time_zone")
+    )
+    for obligation in obligations:
+        obligation.time_zone = zones.get(obligation.service_id, "")  # type: ignore[attr-defined]
+    return obligations
 
 
 def accounts_of_service(*, actor: Actor, service: Service) -> list[BankAccount]:

@@ -173,9 +173,14 @@ def test_the_overview_lists_due_dates_and_reports_with_their_standing(world, boo
         report = actions.daily_report_make(
             actor=agent, service=books.reconciliation, day=date(2026, 10, 30)
         )
+    viewer = world.people["client_viewer"]
+    viewer.time_zone = "Pacific/Auckland"  # 13 hours ahead of UTC in December
+    viewer.save(update_fields=["time_zone"])
     body = page(world.login("client_viewer"), "/finance/")
     assert vat.name in body and 'data-testid="due-row"' in body
-    assert "Thu 2026-12-10" in body  # the 10th of December
+    assert "Thu 2026-12-10" in body  # the 10th of December on the client's calendar
+    # …at noon in Berlin, which is past midnight for the viewer: the weekday says so
+    assert re.search(r'data-testid="due-at"[^>]*>Fri 00:00<', body)
     assert "not yet" in body  # a filing's evidence, missing
     assert f'href="/finance/reports/{report.pk}/"' in body
     assert f'href="/finance/reports/{report.pk}.pdf"' in body
@@ -650,7 +655,10 @@ def test_a_manager_puts_an_obligation_on_the_calendar_with_a_preview(world, book
     )
     obligation.refresh_from_db()
     assert obligation.recurrence == "FREQ=MONTHLY;BYMONTHDAY=12" and obligation.lead_days == 5
-    assert "VAT return (UStVA)" in page(world.login("client_viewer"), "/finance/calendar/")
+    calendar = page(world.login("client_viewer"), "/finance/calendar/")
+    assert "VAT return (UStVA)" in calendar
+    # the due time is on the service's calendar, whose zone is named beside it
+    assert re.search(r'data-testid="obligation-zone">Europe/Berlin<', calendar)
     page(world.login("agent"), "/finance/obligations/new/", status=403)
     page(world.login("agent"), f"/finance/obligations/{obligation.pk}/edit/", status=403)
 
