@@ -40,6 +40,7 @@ from bpo.work.models import WorkItem
 ITEMS = "/api/v1/work-items"
 BULK = "/api/v1/work-items/bulk"
 BULK_BATCH = 100  # items per bulk request (the endpoint takes up to 1,000)
+BUSY_RETRIES = 5  # a request answered 503 busy is sent again after Retry-After, this often
 FULL = Shape(clients=8, queues_per_client=10, agents=4, clients_per_agent=2, items=100_000)
 QUICK = Shape(clients=2, queues_per_client=2, agents=1, clients_per_agent=1, items=2_000)
 QUICK_REQUESTS = 200
@@ -118,17 +119,26 @@ def bulk_calls(services: list[int], count: int, run: int) -> list[Call]:
 def send(conn: http.client.HTTPConnection, call: Call, headers: dict[str, str]) -> None:
     """One request that must answer its status; reconnects once if the server closed the
     kept-alive socket (workers are recycled after max_requests). A POST is resent only when
-    the connection failed before any answer, which the production server never does mid-way."""
+    the connection failed before any answer, which the production server never does mid-way,
+    or when the server answered 503 busy (its transaction rolled back: SQLite's writers waited
+    past the busy timeout), after the Retry-After it names, as a client should; the time spent
+    waiting counts in the request's time."""
     method, path, body, expected = call
-    for attempt in (1, 2):
+    reconnected = busy = 0
+    while True:
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             answer = response.read()
         except (ConnectionError, http.client.HTTPException):
             conn.close()
-            if attempt == 2:
+            reconnected += 1
+            if reconnected == 2:
                 raise
+            continue
+        if response.status == 503 and busy < BUSY_RETRIES:
+            busy += 1
+            time.sleep(float(response.getheader("Retry-After") or 1))
             continue
         if response.status != expected:
             raise RuntimeError(f"{method} {path} answered {response.status}: {answer[:300]!r}")

@@ -18,6 +18,7 @@ from django.core.exceptions import (
     RequestDataTooBig,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -164,6 +165,17 @@ def api_error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
                 [{"path": "body", "message": str(exc.__cause__)}],
             )
         return error_response(request, exc.status_code, _code_for(exc.status_code), str(exc))
+    if isinstance(exc, OperationalError) and database_busy(exc):
+        logger.warning("Database busy in %s %s: %s", request.method, request.path, exc)
+        response = error_response(
+            request,
+            503,
+            "busy",
+            "The database was busy with other writes for longer than this request may wait; "
+            "its transaction was rolled back. Try again in a moment.",
+        )
+        response["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response
     logger.exception("Unhandled error in %s %s", request.method, request.path, exc_info=exc)
     return error_response(
         request,
@@ -171,6 +183,16 @@ def api_error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
         "server_error",
         "Something went wrong on our side; quote the request id when you report it.",
     )
+
+
+BUSY_RETRY_AFTER = 1  # seconds a client waits before resending after a busy database
+
+
+def database_busy(exc: OperationalError) -> bool:
+    """Whether the database refused for want of a lock in time (SQLite's busy timeout, or
+    PostgreSQL's lock_not_available), not for a fault: the request may simply be sent again."""
+    cause = exc.__cause__
+    return "database is locked" in str(exc) or getattr(cause, "sqlstate", "") == "55P03"
 
 
 def _code_for(status: int) -> str:
@@ -183,4 +205,5 @@ def _code_for(status: int) -> str:
         409: "conflict",
         413: "payload_too_large",
         429: "throttled",
+        503: "busy",
     }.get(status, "error")

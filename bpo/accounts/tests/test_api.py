@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
@@ -140,6 +140,29 @@ def test_duplicate_slug_is_a_clear_validation_error(world):
     response = send(http, "POST", "/api/v1/clients", {"name": "Copy", "slug": "own"})
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["path"] == "body.slug"
+
+
+def test_a_busy_database_is_503_with_retry_after_not_a_server_error(world, monkeypatch):
+    """SQLite's writers wait for the write lock up to the busy timeout; past it the request's
+    transaction is rolled back and the client is told to send it again, not that we failed."""
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("bpo.tenancy.actions.client_create", locked)
+    http = api(token_for(world, "admin"))
+    response = send(http, "POST", "/api/v1/clients", {"name": "Busy", "slug": "busy"})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    error = response.json()["error"]
+    assert error["code"] == "busy" and "Try again" in error["message"]
+    # any other database fault stays a server error
+    monkeypatch.setattr(
+        "bpo.tenancy.actions.client_create",
+        lambda **kwargs: (_ for _ in ()).throw(OperationalError("disk I/O error")),
+    )
+    response = send(http, "POST", "/api/v1/clients", {"name": "Broken", "slug": "broken"})
+    assert response.status_code == 500
 
 
 def test_malformed_json_is_400_and_changes_nothing(world):
