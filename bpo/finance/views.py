@@ -1374,8 +1374,9 @@ def report_make(request: HttpRequest) -> HttpResponse:
     )
     if report is None:
         return _render_reports(request, actor, form, status=400)
-    service, day = by_id[form.cleaned_data["service_id"]], form.cleaned_data["day"]
-    messages.success(request, f"The daily report of {service.name} for {day:%Y-%m-%d} is made.")
+    messages.success(
+        request, f"The daily report of {report.service.name} for {report.day:%Y-%m-%d} is made."
+    )
     return redirect("finance:report", report_id=report.pk)
 
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from bpo.finance import actions
+from bpo.contracts import actions as contracts
+from bpo.finance import actions, queries
 from bpo.finance.models import (
     FileStatus,
     LedgerEntry,
@@ -443,8 +444,8 @@ def test_a_bad_recurrence_is_refused_with_the_reason(world, books):
 # --- Daily financial report ------------------------------------------------------------------
 
 
-def test_the_daily_report_is_made_each_morning_and_delivered(world, books):
-    _reconciled(world, books)
+def _daily_report_due_at_ten(world, books) -> None:
+    """The reconciliation service's daily report, due at 10:00 each business day."""
     with acting_as(world.actor("manager")) as manager:
         actions.obligation_save(
             actor=manager,
@@ -457,6 +458,11 @@ def test_the_daily_report_is_made_each_morning_and_delivered(world, books):
             due_time=time(10, 0),
             lead_days=0,
         )
+
+
+def test_the_daily_report_is_made_each_morning_and_delivered(world, books):
+    _reconciled(world, books)
+    _daily_report_due_at_ten(world, books)
     # Monday 2 November, 06:00 in Berlin: the report of Friday 30 October is due at 10:00.
     morning = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
     assert actions.obligations_schedule(now=morning) == 1
@@ -464,8 +470,6 @@ def test_the_daily_report_is_made_each_morning_and_delivered(world, books):
     assert actions.daily_reports_deliver(now=morning) == 1
     assert actions.daily_reports_deliver(now=morning + timedelta(minutes=5)) == 0
     with acting_as(world.actor("client_viewer")):
-        from bpo.finance import queries
-
         report = queries.reports_visible(actor=world.actor("client_viewer")).get()
         assert report.day == date(2026, 10, 30)
         assert report.occurrence.item.state == State.RESOLVED
@@ -493,20 +497,7 @@ def test_a_file_of_no_format_is_refused_with_a_clear_error(world, books, data, s
 def test_a_daily_report_of_a_service_whose_contract_ended_is_not_made(world, books):
     """The periodic job passes over it (and so goes on to the other services) rather than
     failing on the missing agreed terms."""
-    from bpo.contracts import actions as contracts
-
-    with acting_as(world.actor("manager")) as manager:
-        actions.obligation_save(
-            actor=manager,
-            service=books.reconciliation,
-            name="Daily financial report",
-            kind="daily_report",
-            recurrence="FREQ=DAILY",
-            starts_on=date(2026, 10, 1),
-            roll="following",
-            due_time=time(10, 0),
-            lead_days=0,
-        )
+    _daily_report_due_at_ten(world, books)
     morning = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
     assert actions.obligations_schedule(now=morning) == 1
     with acting_as(world.actor("admin")) as admin:
