@@ -98,6 +98,13 @@ run_suite sqlite -u DATABASE_URL -- "$@" &
 run_suite postgresql -- "$@" &
 wait
 
+# The two runs' lines are interleaved above; what failed is repeated here, at the very end, where
+# a reader (or a CI page that keeps only the tail) sees it: each failed test's one-line summary.
+for name in sqlite postgresql; do
+    code=$(cat "test-artifacts/pytest-$name.status" 2>/dev/null || echo 1)
+    [ "$code" -eq 0 ] && continue
+    grep -E "^(FAILED|ERROR) " "test-artifacts/pytest-$name.log" | sed "s/^/[$name] /" | cut -c1-400
+done
 for name in sqlite postgresql; do
     code=$(cat "test-artifacts/pytest-$name.status" 2>/dev/null || echo 1)
     [ "$code" -eq 0 ] || status=1

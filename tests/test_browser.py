@@ -19,6 +19,7 @@ from playwright.sync_api import (
     Browser,
     ConsoleMessage,
     Page,
+    Request,
     Response,
     expect,
     sync_playwright,
@@ -99,10 +100,17 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
         if response.status >= 400 and response.request.resource_type != "document":
             problems.append(f"{response.status} {response.url}")
 
+    def on_request_failed(request: Request) -> None:
+        # ERR_ABORTED is the browser cancelling a load because its page went away (the test
+        # clicked on before a script had finished loading): no fault of the server's. A missing
+        # file answers 404 (on_response); a refused or reset connection fails otherwise.
+        if request.failure != "net::ERR_ABORTED":
+            problems.append(f"failed {request.url}: {request.failure}")
+
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
     page.on("console", on_console)
     page.on("response", on_response)
-    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}: {r.failure}"))
+    page.on("requestfailed", on_request_failed)
     yield page
     context.close()
     assert not problems, f"The browser met problems: {problems}"
