@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "bpo.tenancy.middleware.TenantScopeMiddleware",
     "bpo.web.middleware.UserTimeZoneMiddleware",
     "bpo.web.middleware.ReaderLocaleMiddleware",
+    "bpo.web.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "bpo.urls"

@@ -1,14 +1,21 @@
-"""Security headers Django 5.2 does not set by itself, and the person's time zone."""
+"""Security headers Django 5.2 does not set by itself, the person's time zone, and the page a
+busy database answers with."""
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from collections.abc import Callable
 
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
+from bpo.errors import BUSY_RETRY_AFTER, database_busy
 from bpo.web.formatting import locale_from_header, reader_locale
+
+logger = logging.getLogger(__name__)
 
 # Everything is served from this origin; no inline scripts. Inline style attributes are allowed
 # for Bootstrap utilities such as progress bar widths.
@@ -72,3 +79,41 @@ class ReaderLocaleMiddleware:
             return self.get_response(request)
         finally:
             reader_locale.reset(token)
+
+
+class DatabaseBusyMiddleware:
+    """A page whose database write waited past the lock timeout answers 503 with Retry-After,
+    as the API does (bpo.errors): the transaction was rolled back and nothing of the request was
+    kept, so the person is told to send it again rather than that the system failed."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not (isinstance(exception, OperationalError) and database_busy(exception)):
+            return None
+        logger.warning("Database busy in %s %s: %s", request.method, request.path, exception)
+        sent_a_form = request.method == "POST"
+        response = render(
+            request,
+            "web/error.html",
+            {
+                "status": 503,
+                "title": "Busy, try again",
+                "message": (
+                    "The system was busy with other changes for longer than this request may "
+                    "wait, so nothing of it was saved. "
+                    + (
+                        "Go back: what you entered is still in the form; send it again."
+                        if sent_a_form
+                        else "Reload the page in a moment."
+                    )
+                ),
+            },
+            status=503,
+        )
+        response["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response

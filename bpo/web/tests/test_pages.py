@@ -1,6 +1,7 @@
 """The web UI: pages fit the role, admins manage clients and people, security headers are set."""
 
 import pytest
+from django.db import OperationalError
 from django.test import Client as HttpClient
 
 from bpo.accounts.models import Membership, User
@@ -70,6 +71,29 @@ def test_admin_creates_a_client_in_the_ui(world):
         client = Client.objects.get(slug="contoso")
     assert AuditEntry.objects.filter(action="client.created", client_id=client.pk).exists()
     assert "Contoso Retail" in http.get(response["Location"]).content.decode()
+
+
+def test_a_busy_database_gives_a_503_page_that_says_to_send_again(world, monkeypatch):
+    """Past the lock timeout a page answers as the API does (503, Retry-After), telling the
+    person nothing was saved and the form still holds what they typed; other faults stay 500."""
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("bpo.tenancy.actions.client_create", locked)
+    http = world.login("admin")
+    form = {"name": "Busy", "slug": "busy", "country": "FR", "time_zone": "Europe/Paris"}
+    response = http.post("/clients/new/", form)
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    page = response.content.decode()
+    assert "nothing of it was saved" in page and "still in the form" in page
+    assert response["X-Request-ID"] in page  # the id to quote, as on every error page
+    monkeypatch.setattr(
+        "bpo.tenancy.actions.client_create",
+        lambda **kwargs: (_ for _ in ()).throw(OperationalError("disk I/O error")),
+    )
+    http.raise_request_exception = False
+    assert http.post("/clients/new/", form).status_code == 500
 
 
 def test_client_form_errors_are_shown_and_nothing_is_saved(world):
