@@ -455,6 +455,15 @@ def statement_file_import(
     return _imported(source, account, written, 0, warnings, reconcile_after=reconcile_after)
 
 
+def _is_account(named: str, account: BankAccount) -> bool:
+    """Whether a statement's account, as its file names it, is ``account``: its IBAN, its
+    account number, or the bank code and number its IBAN is made of (``37040044/532013000``)."""
+    named = named.replace(" ", "").upper()
+    return named in {account.iban, account.account_number.replace(" ", "").upper()} or bool(
+        account.iban and parsers.iban_of_national(account.iban[:2], named) == account.iban
+    )
+
+
 def _write_statements(
     account: BankAccount,
     source: SourceFile,
@@ -466,10 +475,7 @@ def _write_statements(
     clock = business_clock(work.agreed_terms(account.service).calendar)
     for number, stmt in enumerate(sorted(parsed, key=lambda s: (s.start_date, s.end_date)), 1):
         where = f"statement {number} ({stmt.start_date}–{stmt.end_date})"
-        if stmt.account and stmt.account.replace(" ", "").upper() not in {
-            account.iban,
-            account.account_number.replace(" ", "").upper(),
-        }:
+        if stmt.account and not _is_account(stmt.account, account):
             raise ValidationError(
                 f"{where} is for account {stmt.account}, not {account.name} ({account.identifier})."
             )

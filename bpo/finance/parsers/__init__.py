@@ -9,9 +9,18 @@ reader returns everything or raises ParseError, whose message names where the fi
 Counterparty IBANs are validated (schwifty) and kept compact; one that is not a valid IBAN
 (a typo, an old account number, a foreign account) does not refuse the file: the line keeps
 no IBAN, the text goes into its description, and the line carries a warning saying so.
+An account written the older national way, bank code and account number (German MT940
+``:25:37040044/532013000``, ``?30``/``?31`` in its ``:86:``), is turned into its IBAN
+(``iban_of_national``).
 """
 
-from bpo.finance.parsers.common import ParsedEntry, ParsedLine, ParsedStatement, ParseError
+from bpo.finance.parsers.common import (
+    ParsedEntry,
+    ParsedLine,
+    ParsedStatement,
+    ParseError,
+    iban_of_national,
+)
 from bpo.finance.parsers.formats import FORMATS, detect_format, parse_statements
 from bpo.finance.parsers.mapped import (
     BANK_FIELDS,
@@ -38,6 +47,7 @@ __all__ = [
     "ParsedLine",
     "ParsedStatement",
     "detect_format",
+    "iban_of_national",
     "mapping_problems",
     "parse_amount",
     "parse_ledger",

@@ -104,6 +104,22 @@ def compact_iban(text: str) -> str:
         return ""
 
 
+NATIONAL_ACCOUNT = re.compile(r"^(\d{3,12})/(\d{1,30})$")
+
+
+def iban_of_national(country: str, text: str) -> str:
+    """The IBAN of an account written the national way, bank code and account number with a
+    slash between (German MT940 ``:25:37040044/532013000``), in ``country``; "" when ``text``
+    is not so written or makes no valid IBAN there."""
+    match = NATIONAL_ACCOUNT.match(re.sub(r"\s+", "", text or ""))
+    if match is None or not re.fullmatch(r"[A-Z]{2}", country or ""):
+        return ""
+    try:
+        return str(IBAN.generate(country, bank_code=match[1], account_code=match[2]).compact)
+    except (SchwiftyException, ValueError):
+        return ""
+
+
 def account_of(text: str) -> str:
     """A statement's own account as the file names it: a valid IBAN compact and upper case
     (a currency code some banks append is dropped), anything else stripped of spaces."""

@@ -7,8 +7,11 @@ error names the line: the balances ``:60F:``/``:62F:`` (or ``:60M:``/``:62M:``) 
 and well formed, and every ``:61:`` must have a date, a debit/credit mark, an amount and a
 transaction type code. The ``:86:`` details are read in the German structured layout (``?20``
 to ``?29`` remittance with its SEPA keywords EREF+, MREF+, CRED+, SVWZ+, ``?30`` BIC, ``?31``
-IBAN, ``?32``/``?33`` name) by the library, and in the Dutch/SWIFT slash layout
-(``/EREF/…/NAME/…/REMI/…``) here; any other text is the reference as it stands.
+IBAN, ``?32``/``?33`` name; an older ``?30`` bank code with a ``?31`` account number becomes
+the German IBAN they make) by the library, and in the Dutch/SWIFT slash layout
+(``/EREF/…/NAME/…/REMI/…``) here; any other text is the reference as it stands. The
+``:25:`` account is kept as written (an IBAN compact); one in bank code/account form is
+compared with the bank account's IBAN on import.
 
 A line's booking date is the :61: entry date (its value date when the bank gives none). A
 statement runs from the day after its opening balance's date (or its first booking, if
@@ -40,6 +43,7 @@ from bpo.finance.parsers.common import (
     check_balances,
     check_currency,
     checked_amount,
+    iban_of_national,
     one_line,
 )
 
@@ -270,6 +274,16 @@ def _text(value: Any) -> str:
     return one_line(value) if isinstance(value, str) else ""
 
 
+def _counterparty_account(data: dict[str, Any]) -> str:
+    """The counterparty's account from a German structured :86: (``?31``), as an IBAN when it
+    is the older bank code (``?30``, eight digits) and account number pair; else as written."""
+    account = _text(data.get("applicant_iban"))
+    bank_code = _text(data.get("applicant_bin"))
+    if re.fullmatch(r"\d{8}", bank_code) and re.fullmatch(r"\d{1,10}", account):
+        return iban_of_national("DE", f"{bank_code}/{account}") or account
+    return account
+
+
 def _line(data: dict[str, Any], tag: Tag, position: int, currency: str) -> ParsedLine:
     """One :61: with its :86: as a statement line."""
     where = f"line {tag.line} (:61:)"
@@ -283,7 +297,7 @@ def _line(data: dict[str, Any], tag: Tag, position: int, currency: str) -> Parse
         parts = {
             "reference": _text(data.get("purpose")) or _text(details),
             "name": _text(data.get("applicant_name")),
-            "iban": _text(data.get("applicant_iban")),
+            "iban": _counterparty_account(data),
             "eref": _text(data.get("end_to_end_reference")),
             "mandate": _text(data.get("additional_position_reference")),
             "creditor": _text(data.get("applicant_creditor_id")),

@@ -31,9 +31,10 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 
 def _statement(world, books, name="statement.mt940", role="agent", **kwargs):
+    kwargs.setdefault("upload", upload(name))
     with acting_as(world.actor(role)) as actor:
         return actions.statement_import(
-            actor=actor, account=books.account, upload=upload(name), reconcile_after=False, **kwargs
+            actor=actor, account=books.account, reconcile_after=False, **kwargs
         )
 
 
@@ -108,6 +109,20 @@ def test_a_statement_of_another_account_is_refused(world, books):
         )
     with pytest.raises(ValidationError, match="is for account DE89370400440532013000"):
         _statement(world, books)
+
+
+def test_an_mt940_naming_its_account_by_bank_code_and_number_is_the_accounts_iban(world, books):
+    """German banks' MT940 often writes :25: as bank code/account number: it is the account
+    whose IBAN those make (DE89 3704 0044 0532 0130 00), and another pair is refused."""
+    data = (SAMPLES / "statement.mt940").read_bytes()
+    national = data.replace(b":25:DE89370400440532013000", b":25:37040044/0532013000")
+    assert national != data
+    imported = _statement(world, books, upload=upload("national.sta", national))
+    with acting_as(world.actor("agent")):
+        assert Statement.objects.filter(file=imported.file).count() == 2
+    other = data.replace(b":25:DE89370400440532013000", b":25:37040044/0532013001")
+    with pytest.raises(ValidationError, match="is for account 37040044/0532013001, not"):
+        _statement(world, books, upload=upload("other.sta", other))
 
 
 def test_a_gap_in_balances_and_missing_business_days_are_flagged(world, books):

@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from bpo.finance import parsers
-from bpo.finance.parsers import MappingSpec, ParsedLine, ParsedStatement, ParseError
+from bpo.finance.parsers import (
+    MappingSpec,
+    ParsedLine,
+    ParsedStatement,
+    ParseError,
+    iban_of_national,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated method findAll")
 SAMPLES = Path(__file__).parent / "samples"
@@ -277,6 +283,35 @@ def test_mt940_invalid_counterparty_iban_is_kept_in_the_description() -> None:
     assert line.warnings == (
         "line 5 (:61:): 'NL44RABO0123456788' is not a valid IBAN; it is kept in the description.",
     )
+
+
+def test_mt940_counterparty_by_bank_code_and_account_number_becomes_its_iban() -> None:
+    """Older German :86: details give the counterparty's bank code (?30) and account number
+    (?31) instead of BIC and IBAN: together they make the IBAN that matching by IBAN uses."""
+    data = MT940_SHORT.replace("?31NL44RABO\r\n0123456789", "?3037040044?31053\r\n2013000")
+
+    (statement,) = parse(data.encode(), "mt940")
+
+    line = statement.lines[0]
+    assert line.counterparty_iban == "DE89370400440532013000"
+    assert line.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("country", "text", "iban"),
+    [
+        ("DE", "37040044/0532013000", "DE89370400440532013000"),
+        ("DE", "37040044 / 532013000", "DE89370400440532013000"),  # spaces, no leading zero
+        ("AT", "19043/00234573201", "AT611904300234573201"),
+        ("DE", "3704/x", ""),  # not bank code/number
+        ("DE", "37040044", ""),
+        ("DE", "370400441/0532013000", ""),  # a nine-digit German bank code does not exist
+        ("de", "37040044/0532013000", ""),
+        ("", "37040044/0532013000", ""),
+    ],
+)
+def test_iban_of_national_account(country: str, text: str, iban: str) -> None:
+    assert iban_of_national(country, text) == iban
 
 
 def test_mt940_without_any_statement_is_refused() -> None:
