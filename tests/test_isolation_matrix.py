@@ -1781,7 +1781,7 @@ MATRIX: dict[str, Route] = {
     "finance:rules": Route(
         "GET",
         finance_url("/finance/services/{id}/rules/", _finance_service),
-        FINANCE_MANAGERS,
+        FINANCE_VIEWERS,
         targets=TARGETS,
         permission_first=True,
     ),

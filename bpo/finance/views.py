@@ -1022,9 +1022,13 @@ def _managed_service(actor: Actor, service_id: int) -> Service:
 @login_required
 @require_GET
 def rules(request: HttpRequest, service_id: int) -> HttpResponse:
-    """A reconciliation service's matching rules and policy."""
+    """A reconciliation service's matching rules and policy: read by whoever sees its finance
+    (an agent learns why the engine matched), changed by those who manage it."""
     actor = request_actor(request)
-    service = _managed_service(actor, service_id)
+    actor.require(Permission.VIEW_FINANCE)
+    service = queries.service_get(actor=actor, service_id=service_id)
+    if service.process_type != ProcessType.RECONCILIATION:
+        raise Http404("Not a reconciliation service.")
     return _render_rules(request, actor, service)
 
 
@@ -1045,6 +1049,7 @@ def _render_rules(
             "policy": policy,
             "policy_form": policy_form or PolicyForm(initial=PolicyForm.initial_from(policy)),
             "accounts": page_queries.accounts_of_service(actor=actor, service=service),
+            "can_manage": actor.can(Permission.MANAGE_FINANCE, client_id=service.client_id),
         },
         status=status,
     )

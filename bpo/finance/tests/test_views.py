@@ -586,10 +586,16 @@ def test_rules_and_the_policy_of_a_service(world, books):
     with acting_as(world.actor("admin")):
         policy = ReconciliationPolicy.objects.get(service=books.reconciliation)
     assert (policy.date_window_days, policy.max_group_size) == (7, 3)
+    # an agent reads the rules and the policy the engine works by, and changes neither
+    agent = world.login("agent")
+    read_only = page(agent, url)
+    assert "Rent Rheinpark" in read_only and "7 days either side" in read_only
+    assert 'data-testid="policy-form"' not in read_only and "/edit/" not in read_only
+    assert 'data-testid="new-rule"' not in read_only and "delete-rule" not in read_only
+    page(agent, f"{url}new/", status=403)
     post(manager, f"/finance/rules/{rule.pk}/delete/")
     with acting_as(world.actor("admin")):
         assert not MatchRule.objects.filter(pk=rule.pk).exists()
-    page(world.login("agent"), url, status=403)
     page(manager, f"/finance/services/{books.close.pk}/rules/", status=404)
 
 
