@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -79,6 +80,18 @@ T = TypeVar("T")
 
 def _storage() -> Any:
     return storages["finance"]
+
+
+@contextmanager
+def _removed_unless_written(*stored_names: str) -> Iterator[None]:
+    """Files just stored for rows the block writes: deleted again if the block fails, so a
+    failed write leaves no file that nothing points to."""
+    try:
+        yield
+    except BaseException:
+        for name in stored_names:
+            _storage().delete(name)
+        raise
 
 
 def file_path(stored_name: str) -> Path:
@@ -352,7 +365,7 @@ def _received(
     stored = _storage().save(
         f"{account.client_id}/{timezone.now():%Y-%m}/{uuid.uuid4().hex}{suffix}", upload
     )
-    with transaction.atomic():
+    with _removed_unless_written(stored), transaction.atomic():
         source = SourceFile.objects.create(
             client_id=account.client_id,
             account=account,
@@ -1318,25 +1331,33 @@ def occurrence_evidence(
     if len(reference) > 120:
         raise ValidationError({"reference": "At most 120 characters."})
     item = WorkItem.objects.get(pk=occurrence.item_id)
-    attachment = work.work_item_attach(
-        actor=actor,
-        item=item,
-        upload=upload,
-        note=f"Filing confirmation {reference}",
-        internal=False,
-    )
-    with transaction.atomic():
-        locked = Occurrence.objects.select_for_update().get(pk=occurrence.pk)
-        locked.evidence = attachment
-        locked.evidence_reference = reference
-        locked.evidence_by = actor.user
-        locked.evidence_at = timezone.now()
-        locked.save(update_fields=["evidence", "evidence_reference", "evidence_by", "evidence_at"])
-        record(
-            "finance.evidence_attached",
-            obj=locked,
-            after={"reference": reference, "attachment": attachment.pk},
-        )
+    attachment = None
+    try:
+        with transaction.atomic():  # the document and its standing as evidence, or neither
+            attachment = work.work_item_attach(
+                actor=actor,
+                item=item,
+                upload=upload,
+                note=f"Filing confirmation {reference}",
+                internal=False,
+            )
+            locked = Occurrence.objects.select_for_update().get(pk=occurrence.pk)
+            locked.evidence = attachment
+            locked.evidence_reference = reference
+            locked.evidence_by = actor.user
+            locked.evidence_at = timezone.now()
+            locked.save(
+                update_fields=["evidence", "evidence_reference", "evidence_by", "evidence_at"]
+            )
+            record(
+                "finance.evidence_attached",
+                obj=locked,
+                after={"reference": reference, "attachment": attachment.pk},
+            )
+    except BaseException:
+        if attachment is not None:  # its row is rolled back: its file goes too
+            storages["attachments"].delete(attachment.stored_name)
+        raise
     return locked
 
 
@@ -1370,7 +1391,7 @@ def daily_report_make(
     pdf_name = _storage().save(f"{stem}.pdf", ContentFile(pdf))
     csv_name = _storage().save(f"{stem}.csv", ContentFile(csv))
     now = timezone.now()
-    with transaction.atomic():
+    with _removed_unless_written(pdf_name, csv_name), transaction.atomic():
         existing = DailyReport.objects.select_for_update().filter(service=service, day=day).first()
         old_names = (existing.pdf_name, existing.csv_name) if existing else ()
         made = existing or DailyReport(client_id=service.client_id, service=service, day=day)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
+from django.db import OperationalError
 
 from bpo.contracts import actions as contracts
 from bpo.finance import actions, queries
 from bpo.finance.models import (
+    DailyReport,
     FileStatus,
     LedgerEntry,
     Match,
@@ -25,7 +29,7 @@ from bpo.finance.models import (
 from bpo.finance.tests.conftest import SAMPLES, upload
 from bpo.tenancy.context import Forbidden, acting_as
 from bpo.work import actions as work
-from bpo.work.models import SlaClock, State, WorkItem
+from bpo.work.models import Attachment, SlaClock, State, WorkItem
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -520,3 +524,69 @@ def test_a_daily_report_of_a_service_whose_contract_ended_is_not_made(world, boo
             actor=admin, contract=books.reconciliation.contract, end_date=date(2026, 10, 31)
         )
     assert actions.daily_reports_deliver(now=morning) == 0
+
+
+# --- A failed write leaves no file behind -----------------------------------------------------
+
+
+def _stored_files() -> set[Path]:
+    return {
+        path
+        for name in ("finance", "attachments")
+        for path in Path(storages[name].location).rglob("*")
+        if path.is_file()
+    }
+
+
+def _failing_record(action: str):
+    """The audit record of ``action`` fails, as a write can fail at its last step."""
+    real = actions.record
+
+    def record(name, *args, **kwargs):
+        if name == action:
+            raise OperationalError("disk I/O error")
+        return real(name, *args, **kwargs)
+
+    return record
+
+
+def test_a_daily_report_that_fails_to_be_written_leaves_no_files(world, books, monkeypatch):
+    _reconciled(world, books)
+    before = _stored_files()
+    monkeypatch.setattr(actions, "record", _failing_record("finance.daily_report_made"))
+    with acting_as(world.actor("agent")) as agent, pytest.raises(OperationalError):
+        actions.daily_report_make(actor=agent, service=books.reconciliation, day=date(2026, 10, 30))
+    assert _stored_files() == before
+    with acting_as(world.actor("agent")):
+        assert not DailyReport.objects.exists()
+
+
+def test_a_received_file_that_fails_to_be_recorded_is_not_kept(world, books, monkeypatch):
+    before = _stored_files()
+    monkeypatch.setattr(actions, "record", _failing_record("finance.file_received"))
+    with pytest.raises(OperationalError):
+        _statement(world, books)
+    assert _stored_files() == before
+    with acting_as(world.actor("agent")):
+        assert not SourceFile.objects.exists()
+
+
+def test_filing_evidence_that_fails_to_be_recorded_leaves_neither_document_nor_file(
+    world, books, monkeypatch
+):
+    _vat(world, books)
+    actions.obligations_schedule(now=datetime(2026, 10, 1, 6, 0, tzinfo=UTC))
+    before = _stored_files()
+    monkeypatch.setattr(actions, "record", _failing_record("finance.evidence_attached"))
+    with acting_as(world.actor("agent")) as agent, pytest.raises(OperationalError):
+        actions.occurrence_evidence(
+            actor=agent,
+            occurrence=Occurrence.objects.get(),
+            upload=upload("elster-confirmation.pdf", b"%PDF-1.4 confirmation"),
+            reference="ELSTER-TT-2026-10-884211",
+        )
+    assert _stored_files() == before
+    with acting_as(world.actor("agent")):
+        occurrence = Occurrence.objects.get()
+        assert occurrence.evidence_id is None
+        assert not Attachment.objects.filter(item_id=occurrence.item_id).exists()
