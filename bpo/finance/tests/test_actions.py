@@ -533,7 +533,7 @@ def _stored_files() -> set[Path]:
     return {
         path
         for name in ("finance", "attachments")
-        for path in Path(storages[name].location).rglob("*")
+        for path in Path(storages[name].path("")).rglob("*")
         if path.is_file()
     }
 
