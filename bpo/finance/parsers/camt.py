@@ -9,8 +9,15 @@ Each booked entry (``Ntry`` with status BOOK, or none) is one line: ``Amt`` sign
 ``CdtDbtInd``, ``BookgDt``/``ValDt``; the counterparty is the debtor of a credit and the
 creditor of a debit (``RltdPties``, with their ``Nm`` directly or under ``Pty`` from version 08);
 the reference is the unstructured remittance (``Ustrd``) and the creditor references
-(``Strd/CdtrRefInf/Ref``) of its transactions; the bank reference ``AcctSvcrRef``. A batch
-entry with several transactions stays one line (the bank booked it once), with every
+(``Strd/CdtrRefInf/Ref``) of its transactions; the bank reference ``AcctSvcrRef``.
+
+A batch entry (several ``TxDtls``: a collective credit of customer payments, a salary run)
+becomes one line per transaction when each transaction states its amount in the account's
+currency (``AmtDtls/TxAmt/Amt``, or ``Amt`` from version 04) and they add up to the entry's:
+each payment then matches its own invoice. The lines keep the entry's dates; their bank
+reference is the transaction's ``AcctSvcrRef``, else the entry's with ``/1``, ``/2``…; their
+description says which part of which batch they are. A batch whose transactions give no
+amounts, or amounts that do not add up, stays one line (the bank booked it once), with every
 transaction's remittance in its reference and the counterparty only when they share one.
 Pending and information-only entries are left out, as the booked balances leave them out.
 """
@@ -223,7 +230,7 @@ def _statement(doc: _Statement, stmt: Element, currency: str) -> ParsedStatement
         status = doc.text(entry, "Sts/Cd", "Sts")
         if status and status != "BOOK":
             continue
-        lines.append(_line(doc, entry, number, len(lines) + 1, currency))
+        lines.extend(_entry_lines(doc, entry, number, len(lines) + 1, currency))
     opening_code = "OPBD" if "OPBD" in balances else "PRCD"
     opening, opened, _ = balances[opening_code]
     closing, closed, _ = balances["CLBD"]
@@ -262,14 +269,86 @@ def _party(doc: _Statement, tx: Element, role: str) -> tuple[str, str]:
     return name, account
 
 
-def _line(doc: _Statement, entry: Element, number: int, position: int, currency: str) -> ParsedLine:
-    """One booked ``Ntry`` as a statement line."""
+def _entry_lines(
+    doc: _Statement, entry: Element, number: int, position: int, currency: str
+) -> list[ParsedLine]:
+    """One booked ``Ntry`` as statement lines: one, or one per transaction of a batch whose
+    transactions state amounts that add up to the entry's."""
     where = doc.at(entry, f"<Ntry> {number}")
     amount = doc.signed(entry, where, currency)
     booked = doc.day(entry, "BookgDt", where)
     if booked is None:
         raise ParseError(f"{where}: the entry has no booking date (<BookgDt>).")
+    valued = doc.day(entry, "ValDt", where)
     transactions = doc.all(entry, "NtryDtls/TxDtls")
+    parts = _batch_amounts(doc, transactions, amount, currency)
+    if parts is None:
+        return [
+            _line(
+                doc,
+                entry,
+                transactions,
+                amount,
+                dates=(booked, valued),
+                position=position,
+                where=where,
+                currency=currency,
+            )
+        ]
+    entry_reference = doc.text(entry, "AcctSvcrRef") or doc.text(entry, "NtryRef")
+    return [
+        _line(
+            doc,
+            entry,
+            [tx],
+            part,
+            dates=(booked, valued),
+            position=position + index,
+            where=doc.at(tx, f"<Ntry> {number} <TxDtls> {index + 1}"),
+            currency=currency,
+            batch=(index + 1, len(parts), entry_reference),
+        )
+        for index, (tx, part) in enumerate(zip(transactions, parts, strict=True))
+    ]
+
+
+def _batch_amounts(
+    doc: _Statement, transactions: list[Element], total: Decimal, currency: str
+) -> list[Decimal] | None:
+    """The signed amount of each transaction of a batch, when every one states it in the
+    account's currency and they add up to the entry's ``total``; None otherwise."""
+    if len(transactions) < 2:
+        return None
+    amounts = []
+    for tx in transactions:
+        amount = doc.find(tx, "AmtDtls/TxAmt/Amt")
+        if amount is None:
+            amount = doc.find(tx, "Amt")
+        text = (amount.text or "").strip() if amount is not None else ""
+        if amount is None or not AMOUNT.match(text) or amount.get("Ccy", "") != currency:
+            return None
+        mark = doc.text(tx, "CdtDbtInd") or ("CRDT" if total >= 0 else "DBIT")
+        if mark not in ("CRDT", "DBIT"):
+            return None
+        amounts.append(Decimal(text) if mark == "CRDT" else -Decimal(text))
+    return amounts if sum(amounts) == total else None
+
+
+def _line(
+    doc: _Statement,
+    entry: Element,
+    transactions: list[Element],
+    amount: Decimal,
+    *,
+    dates: tuple[date, date | None],
+    position: int,
+    where: str,
+    currency: str,
+    batch: tuple[int, int, str] | None = None,
+) -> ParsedLine:
+    """A statement line of an entry (``transactions`` all of its own) or of one transaction of
+    a batch entry split (``batch``: which part, of how many, of which entry)."""
+    amount = checked_amount(amount, where)
     role = "Dbtr" if amount >= 0 else "Cdtr"
     parties = {_party(doc, tx, role) for tx in transactions}
     name, account = next(iter(parties)) if len(parties) == 1 else ("", "")
@@ -298,27 +377,32 @@ def _line(doc: _Statement, entry: Element, number: int, position: int, currency:
         p for p in (doc.text(entry, "BkTxCd/Domn/Cd"), doc.text(entry, "BkTxCd/Domn/Fmly/Cd"),
                     doc.text(entry, "BkTxCd/Domn/Fmly/SubFmlyCd")) if p
     )  # fmt: skip
+    if batch is None:
+        bank_reference = (
+            doc.text(entry, "AcctSvcrRef")
+            or doc.text(first, "Refs/AcctSvcrRef")
+            or doc.text(entry, "NtryRef")
+        )
+    else:
+        part, _, batch_reference = batch
+        bank_reference = doc.text(first, "Refs/AcctSvcrRef") or (
+            f"{batch_reference}/{part}" if batch_reference else ""
+        )
     return ParsedLine(
         position=position,
-        booking_date=booked,
-        value_date=doc.day(entry, "ValDt", where),
+        booking_date=dates[0],
+        value_date=dates[1],
         amount=amount,
         currency=currency,
         reference=notes.clipped(reference, REFERENCE_CHARS, "reference", where),
         counterparty_name=notes.clipped(name, NAME_CHARS, "counterparty", where),
         counterparty_iban=notes.counterparty_iban(account, where),
-        bank_reference=notes.clipped(
-            doc.text(entry, "AcctSvcrRef")
-            or doc.text(first, "Refs/AcctSvcrRef")
-            or doc.text(entry, "NtryRef"),
-            BANK_REFERENCE_CHARS,
-            "bank reference",
-            where,
-        ),
+        bank_reference=notes.clipped(bank_reference, BANK_REFERENCE_CHARS, "bank reference", where),
         description=notes.text(
             doc.text(entry, "AddtlNtryInf"),
             "Reversal" if doc.text(entry, "RvslInd").lower() == "true" else "",
             f"Batch of {len(transactions)} payments" if len(transactions) > 1 else "",
+            _part_of(batch),
             f"End-to-end: {eref}" if eref and eref != "NOTPROVIDED" else "",
             f"Mandate: {doc.text(first, 'Refs/MndtId')}" if doc.text(first, "Refs/MndtId") else "",
             f"Creditor ID: {creditor_id}" if creditor_id else "",
@@ -327,3 +411,12 @@ def _line(doc: _Statement, entry: Element, number: int, position: int, currency:
         ),
         warnings=tuple(notes.warnings),
     )
+
+
+def _part_of(batch: tuple[int, int, str] | None) -> str:
+    """How a line of a split batch says where it comes from."""
+    if batch is None:
+        return ""
+    part, parts, reference = batch
+    batch_name = f"batch {reference}" if reference else "a batch"
+    return f"Payment {part} of {parts} of {batch_name}"

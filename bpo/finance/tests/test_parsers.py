@@ -514,6 +514,73 @@ def test_camt053_version_02_batch_and_pending_entries() -> None:
     assert batch.description == "SAMMLER-GUTSCHRIFT; Batch of 2 payments"
 
 
+def _with_transaction_amounts(first: str, second: str, *, second_mark: str = "") -> bytes:
+    """The version 02 batch with each transaction's amount given (``AmtDtls/TxAmt``)."""
+    mark = f"<CdtDbtInd>{second_mark}</CdtDbtInd>" if second_mark else ""
+    return (
+        CAMT_V02.replace(
+            "<TxDtls><Refs><EndToEndId>E1</EndToEndId></Refs>",
+            "<TxDtls><Refs><EndToEndId>E1</EndToEndId><AcctSvcrRef>TX-1</AcctSvcrRef></Refs>"
+            f'<AmtDtls><TxAmt><Amt Ccy="EUR">{first}</Amt></TxAmt></AmtDtls>',
+        )
+        .replace(
+            "<TxDtls><Refs><EndToEndId>E2</EndToEndId></Refs>",
+            f'<TxDtls><Refs><EndToEndId>E2</EndToEndId></Refs><Amt Ccy="EUR">{second}</Amt>{mark}',
+        )
+        .encode()
+    )
+
+
+def test_camt053_batch_with_transaction_amounts_becomes_a_line_per_payment() -> None:
+    """A collective credit of two customer payments: each line matches its own invoice."""
+    (statement,) = parse(_with_transaction_amounts("700.00", "470.00"), "camt053")
+
+    first, second = statement.lines
+    assert [line.position for line in statement.lines] == [1, 2]
+    assert (first.amount, first.reference, first.counterparty_iban) == (
+        Decimal("700.00"),
+        "RE-2026-10480",
+        "DE26370400440211223300",
+    )
+    assert (second.amount, second.reference, second.counterparty_name) == (
+        Decimal("470.00"),
+        "RF18539007547034",
+        "Schneider & Söhne KG",
+    )
+    assert (first.bank_reference, second.bank_reference) == ("TX-1", "BATCH-77/2")
+    assert first.booking_date == second.booking_date == date(2026, 11, 2)
+    assert first.description == (
+        "SAMMLER-GUTSCHRIFT; Payment 1 of 2 of batch BATCH-77; End-to-end: E1"
+    )
+    assert total(statement) == Decimal("1170.00")
+
+
+def test_camt053_batch_part_marked_as_debit_is_money_out() -> None:
+    """A transaction of the batch may carry its own debit mark (a payment returned in it)."""
+    (statement,) = parse(
+        _with_transaction_amounts("1300.00", "130.00", second_mark="DBIT"), "camt053"
+    )
+
+    assert [line.amount for line in statement.lines] == [Decimal("1300.00"), Decimal("-130.00")]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "mark"),
+    [
+        ("700.00", "470.01", ""),  # does not add up
+        ("700.00", "", ""),  # one amount missing
+        ("700.00", "470.00", "BOTH"),  # a mark that is neither credit nor debit
+    ],
+)
+def test_camt053_batch_whose_amounts_do_not_make_the_entry_stays_one_line(
+    first: str, second: str, mark: str
+) -> None:
+    (statement,) = parse(_with_transaction_amounts(first, second, second_mark=mark), "camt053")
+
+    (batch,) = statement.lines
+    assert batch.amount == Decimal("1170.00") and "Batch of 2 payments" in batch.description
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
