@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.files import File
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from bpo.accounts.roles import Permission
@@ -70,16 +71,26 @@ def service_get(*, actor: Actor, service_id: int) -> Service:
 
 def accounts_visible(*, actor: Actor, client_id: int | None = None) -> QuerySet[BankAccount]:
     """Bank accounts the actor may see, with the figures of the overview."""
+    # Correlated subqueries, not a join over every line of every account: the open lines are
+    # counted on the line_open index, so the cost follows what is open, not the account's age.
+    open_lines = (
+        StatementLine.objects.filter(
+            client_id=OuterRef("client_id"), account=OuterRef("pk"), match__isnull=True
+        )
+        .order_by()
+        .values("account")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    last_statement = (
+        Statement.objects.filter(account=OuterRef("pk")).order_by("-end_date").values("end_date")
+    )
     accounts = (
         BankAccount.objects.filter(client_id__in=client_ids_where(actor))
         .select_related("service", "statement_mapping", "ledger_mapping")
         .annotate(
-            last_statement=Max("statements__end_date"),
-            open_lines=Count(
-                "statements__lines",
-                filter=Q(statements__lines__match__isnull=True),
-                distinct=True,
-            ),
+            last_statement=Subquery(last_statement[:1]),
+            open_lines=Coalesce(Subquery(open_lines), Value(0)),
         )
     )
     if client_id is not None:
@@ -231,7 +242,7 @@ def line_get(*, actor: Actor, line_id: int) -> StatementLine:
 
 
 def matches_of(*, actor: Actor, account: BankAccount, status: str = "") -> QuerySet[Match]:
-    """An account's matches, newest first, with their rows."""
+    """An account's matches with their rows (lists page them oldest first, by id)."""
     actor.require(Permission.VIEW_FINANCE, client_id=account.client_id)
     matches = Match.objects.filter(account=account)
     if status:

@@ -247,6 +247,19 @@ def _reconciled(world, books):
         return actions.reconciliation_run(actor=actor, account=books.account)
 
 
+def test_an_accounts_figures_count_its_open_lines_and_name_its_last_statement(world, books):
+    with acting_as(world.actor("agent")) as agent:
+        fresh = queries.account_get(actor=agent, account_id=books.account.pk)
+        assert (fresh.open_lines, fresh.last_statement) == (0, None)
+    _reconciled(world, books)
+    with acting_as(world.actor("agent")) as agent:
+        account = queries.account_get(actor=agent, account_id=books.account.pk)
+        lines = StatementLine.objects.filter(account=books.account)
+        assert account.open_lines == lines.filter(match__isnull=True).count() > 0
+        assert account.open_lines < lines.count()
+        assert account.last_statement == max(s.end_date for s in Statement.objects.all())
+
+
 def test_a_run_settles_what_it_is_sure_of_and_queues_the_rest(world, books):
     run = _reconciled(world, books)
     with acting_as(world.actor("agent")):
