@@ -25,6 +25,8 @@ from bpo.finance.models import (
     StatementFormat,
 )
 from bpo.finance.parsers import BANK_FIELDS, LEDGER_FIELDS, MappingSpec
+from bpo.finance.parsers.mapped import JOINABLE, headers_of
+from bpo.finance.parsers.propose import header_series
 from bpo.intake.tabular import ENCODINGS
 
 # --- Files --------------------------------------------------------------------------------
@@ -232,7 +234,7 @@ class MappingForm(forms.Form):
         for name in self.field_labels():
             self.fields[f"{FIELD_PREFIX}{name}"] = forms.CharField(
                 required=False,
-                max_length=200,
+                max_length=1000,  # a text over several columns names them all
                 label=FIELD_NAMES.get(name, name.replace("_", " ").capitalize()),
             )
         if len(clients) == 1 and not self.initial.get("client"):
@@ -258,12 +260,21 @@ class MappingForm(forms.Form):
         return [str(v) for v in values if isinstance(v, str | int)][:200]
 
     @property
-    def column_rows(self) -> list[tuple[str, str, forms.BoundField]]:
-        """(field, description, input) for each field of the mapping, in order."""
-        return [
-            (name, description, self[f"{FIELD_PREFIX}{name}"])
-            for name, description in self.field_labels().items()
-        ]
+    def column_rows(self) -> list[tuple[str, str, forms.BoundField, list[str]]]:
+        """(field, description, input, choices) for each field of the mapping, in order: the
+        choices are the sample's headers, and for a text field also each numbered series of
+        them joined (Verwendungszweck 1 + Verwendungszweck 2 + …) and what is chosen now."""
+        headers = [h.strip() for h in self.header_list if h.strip()]
+        series = list(header_series(headers).values())
+        rows = []
+        for name, description in self.field_labels().items():
+            bound = self[f"{FIELD_PREFIX}{name}"]
+            choices = [*headers, *series] if name in JOINABLE else list(headers)
+            chosen = (bound.value() or "").strip()
+            if headers and chosen and chosen not in choices:
+                choices.append(chosen)
+            rows.append((name, description, bound, choices))
+        return rows
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -271,9 +282,10 @@ class MappingForm(forms.Form):
         if headers:
             for name in self.field_labels():
                 value = (data.get(f"{FIELD_PREFIX}{name}") or "").strip()
-                if value and value.lower() not in headers:
+                missing = [h for h in headers_of(value) if h.lower() not in headers]
+                if missing:
                     self.add_error(
-                        f"{FIELD_PREFIX}{name}", f"The sample file has no column {value!r}."
+                        f"{FIELD_PREFIX}{name}", f"The sample file has no column {missing[0]!r}."
                     )
         return data
 

@@ -86,7 +86,9 @@ class MappingIn(Strict):
     kind: MappingKind
     name: Text = Field(min_length=1, max_length=120)
     columns: dict[str, Text] = Field(
-        description="Field → header in the file, e.g. {'booking_date': 'Buchungstag'}."
+        description="Field → header in the file, e.g. {'booking_date': 'Buchungstag'}; a text "
+        "field (reference, counterparty_name, description) over several columns names them "
+        "joined by ' + ', e.g. 'Verwendungszweck 1 + Verwendungszweck 2'."
     )
     date_format: Text = Field(default="", max_length=20)
     decimal_comma: StrictBool = False

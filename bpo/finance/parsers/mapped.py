@@ -18,6 +18,11 @@ Their meaning follows the side the file is written from, so it differs between t
 
 "+"/"-", "in"/"out", Einnahme/Ausgabe and the Dutch Bij/Af mean the same on both.
 
+A text field (reference, counterparty, description) may be spread over several columns, as
+German banks write Verwendungszweck 1, Verwendungszweck 2, …: the mapping names them joined by
+`` + `` (``Verwendungszweck 1 + Verwendungszweck 2``) and the row's texts are joined with a
+space, empty cells left out.
+
 A bank statement file is one statement from its first to its last booking date. With a
 ``balance`` column (the balance after each booking) its rows are checked to follow on from one
 another, their order (oldest or newest first) is found from those balances (else from the
@@ -143,6 +148,16 @@ LABELS = {
 }
 
 
+# Several columns of one field are named joined by this; only text fields may have several.
+JOIN = " + "
+JOINABLE = ("reference", "counterparty_name", "description")
+
+
+def headers_of(value: str) -> list[str]:
+    """The header (or headers, joined by `` + ``) a mapping names for a field."""
+    return [part.strip() for part in value.split(JOIN) if part.strip()]
+
+
 def mapping_problems(spec: MappingSpec, kind: str, headers: list[str] | None = None) -> list[str]:
     """What is wrong with a mapping of ``kind`` ("bank" or "ledger"), for the file with
     ``headers`` when given: unknown fields, missing required ones, headers not in the file,
@@ -155,6 +170,13 @@ def mapping_problems(spec: MappingSpec, kind: str, headers: list[str] | None = N
         f"{name!r} is not a field of a {kind} mapping; the fields are {', '.join(known)}."
         for name in columns
         if name not in known
+    ]
+    joinable = ", ".join(LABELS[name] for name in JOINABLE)
+    problems += [
+        f"{LABELS[name]}: only a text field ({joinable}) can join several columns with "
+        f"{JOIN.strip()!r}; this one reads one column."
+        for name, header in columns.items()
+        if name in known and name not in JOINABLE and len(headers_of(header)) > 1
     ]
     required = REQUIRED_BANK if kind == "bank" else REQUIRED_LEDGER
     for name in required:
@@ -193,12 +215,14 @@ def mapping_problems(spec: MappingSpec, kind: str, headers: list[str] | None = N
         )
     if headers is not None:
         present = {h.strip().lower() for h in headers if h}
-        for name, header in columns.items():
-            if name in known and header.lower() not in present:
-                listed = ", ".join(repr(h) for h in headers[:30] if h)
-                problems.append(
-                    f"{LABELS[name]}: the file has no column {header!r}; its columns are {listed}."
-                )
+        for name, value in columns.items():
+            for header in headers_of(value) if name in known else ():
+                if header.lower() not in present:
+                    listed = ", ".join(repr(h) for h in headers[:30] if h)
+                    problems.append(
+                        f"{LABELS[name]}: the file has no column {header!r}; its columns are "
+                        f"{listed}."
+                    )
     return problems
 
 
@@ -360,15 +384,20 @@ class _Reader:
     kind: str
     currency: str
     index: dict[str, int] = field(default_factory=dict)
+    # The further columns of a text field spread over several (after its first, in ``index``).
+    more: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems = mapping_problems(self.spec, self.kind, self.table.headers)
         if problems:
             raise ParseError("The column mapping does not fit this file: " + " ".join(problems))
         lowered = [h.strip().lower() for h in self.table.headers]
-        for name, header in self.spec.columns.items():
-            if isinstance(header, str) and header.strip():
-                self.index[name] = lowered.index(header.strip().lower())
+        for name, value in self.spec.columns.items():
+            if isinstance(value, str) and value.strip():
+                first, *more = (lowered.index(h.lower()) for h in headers_of(value))
+                self.index[name] = first
+                if more:
+                    self.more[name] = more
 
     def where(self, row: int, name: str) -> str:
         """How an error names the cell of field ``name`` on ``row``."""
@@ -386,8 +415,13 @@ class _Reader:
         return self.where(row, name) if name in self.index else f"row {row}"
 
     def text(self, cells: list[Any], name: str) -> str:
-        """The cell of field ``name`` as text."""
-        return cell_text(self.raw(cells, name))
+        """The cell of field ``name`` as text; of a field spread over several columns, their
+        texts joined with a space."""
+        text = cell_text(self.raw(cells, name))
+        if name not in self.more:
+            return text
+        parts = [text, *(cell_text(cells[i]) for i in self.more[name] if i < len(cells))]
+        return " ".join(part for part in parts if part)
 
     def blank(self, cells: list[Any]) -> bool:
         """Whether every mapped cell of the row is empty (a spacer row)."""

@@ -7,7 +7,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bpo.finance.parsers.mapped import SPLIT_AMOUNT, MappingSpec, fields_of, text_date
+from bpo.finance.parsers.mapped import (
+    JOIN,
+    JOINABLE,
+    SPLIT_AMOUNT,
+    MappingSpec,
+    fields_of,
+    text_date,
+)
 
 # The header names each field is known by, normalised (see _norm), one field a line:
 # "field: names the whole header must be | words a header may contain | words that rule it out".
@@ -176,12 +183,43 @@ def propose_mapping(
         columns.pop("debit_credit", None)
     if "debit_credit" in columns and "amount" not in columns:
         columns.pop("debit_credit")
+    series = header_series(headers)
+    for name in JOINABLE:  # Verwendungszweck 1 chosen: all of its numbered columns
+        if name in columns and columns[name] in series:
+            columns[name] = series[columns[name]]
     ordered = {name: columns[name] for name in fields_of(kind) if name in columns}
     date_format, decimal_comma = "", False
     if samples:
         date_format = _guess_date_format(_sample_values(headers, samples, ordered, "date"))
         decimal_comma = _guess_decimal_comma(_sample_values(headers, samples, ordered, "money"))
     return MappingSpec(columns=ordered, date_format=date_format, decimal_comma=decimal_comma)
+
+
+NUMBERED = re.compile(r"^(?P<stem>.*?\D)\s*0*(?P<number>\d{1,2})$")
+
+
+def header_series(headers: list[str]) -> dict[str, str]:
+    """Headers numbered in a series (``Verwendungszweck 1``, ``Verwendungszweck 2``…; the first
+    may go without its number): the series' first header → all of them joined as a mapping names
+    them (``Verwendungszweck 1 + Verwendungszweck 2``), for a text spread over several columns."""
+    numbered: dict[str, dict[int, str]] = {}
+    bare = {_norm(h): h.strip() for h in headers if h.strip()}
+    for header in headers:
+        match = NUMBERED.match(header.strip())
+        if match:
+            numbered.setdefault(_norm(match["stem"]), {})[int(match["number"])] = header.strip()
+    found = {}
+    for stem, members in numbered.items():
+        if 1 not in members and stem in bare:
+            members = {1: bare[stem], **members}
+        run = []
+        for number in range(1, len(members) + 1):
+            if number not in members:
+                break
+            run.append(members[number])
+        if len(run) > 1:
+            found[run[0]] = JOIN.join(run)
+    return found
 
 
 def _sample_values(

@@ -23,6 +23,7 @@ from bpo.finance.parsers import (
     ParseError,
     iban_of_national,
 )
+from bpo.finance.parsers.propose import header_series
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated method findAll")
 SAMPLES = Path(__file__).parent / "samples"
@@ -741,6 +742,31 @@ def test_csv_without_balances_leaves_them_to_the_importer() -> None:
     assert [line.position for line in statement.lines] == [1, 2, 3]
 
 
+def test_csv_remittance_over_several_columns_is_read_joined() -> None:
+    """German exports spread the remittance over Verwendungszweck 1, 2, …: all are read."""
+    mapping = MappingSpec(
+        columns={
+            "booking_date": "Datum",
+            "amount": "Betrag",
+            "reference": "Verwendungszweck 1 + Verwendungszweck 2 + Verwendungszweck 3",
+        },
+        date_format="%d.%m.%Y",
+        decimal_comma=True,
+    )
+    data = bank_csv(
+        "01.11.2026;-10,00;RE-2026-10480;Kunde 4711;",
+        "02.11.2026;25,50;;Miete November;",
+        header="Datum;Betrag;Verwendungszweck 1;Verwendungszweck 2;Verwendungszweck 3",
+    )
+
+    (statement,) = parse(data, "csv", mapping)
+
+    assert [line.reference for line in statement.lines] == [
+        "RE-2026-10480 Kunde 4711",
+        "Miete November",
+    ]
+
+
 def test_csv_invalid_counterparty_iban_is_a_warning() -> None:
     data = bank_csv("01.11.2026;-10,00;90,00;A;DE89 3704 0044 0532 0130 01")
 
@@ -1012,6 +1038,23 @@ def test_propose_mapping_for_common_exports(headers: str, kind: str, expected: d
     assert parsers.propose_mapping(headers.split(";"), kind).columns == expected
 
 
+def test_propose_mapping_joins_a_numbered_remittance_series() -> None:
+    headers = [
+        "Buchungstag", "Betrag", "Verwendungszweck 1", "Verwendungszweck 2",
+        "Verwendungszweck 3", "Saldo 2026",
+    ]  # fmt: skip
+
+    proposal = parsers.propose_mapping(headers, "bank")
+
+    assert proposal.columns["reference"] == (
+        "Verwendungszweck 1 + Verwendungszweck 2 + Verwendungszweck 3"
+    )
+    assert header_series(["VWZ", "VWZ2", "VWZ3", "Konto 7", "Saldo 2026"]) == {
+        "VWZ": "VWZ + VWZ2 + VWZ3"
+    }
+    assert header_series(["Text 1", "Text 3"]) == {}  # no run: 2 is missing
+
+
 def test_propose_mapping_guesses_formats_from_samples() -> None:
     headers = ["Date", "Amount"]
 
@@ -1044,6 +1087,19 @@ def test_mapping_problems() -> None:
         "'ebcdic' is not an encoding OpenBPO reads: utf-8, utf-16, cp1252, iso-8859-1, "
         "iso-8859-15, cp1250, mac_roman.",
         "Reference: the file has no column 'Zweck'; its columns are 'Datum', 'Soll', 'Haben'.",
+    ]
+    joined = MappingSpec(
+        columns={
+            "booking_date": "Datum",
+            "amount": "Soll + Haben",
+            "reference": "Zweck 1 + Zweck 2",
+        },
+    )
+    assert parsers.mapping_problems(joined, "bank", ["Datum", "Soll", "Haben", "Zweck 1"]) == [
+        "Amount: only a text field (Reference, Counterparty, Description) can join several "
+        "columns with '+'; this one reads one column.",
+        "Reference: the file has no column 'Zweck 2'; its columns are 'Datum', 'Soll', "
+        "'Haben', 'Zweck 1'.",
     ]
     assert parsers.mapping_problems(MappingSpec(columns={}), "ledger") == [
         "Map a column to Entry date: it is required.",

@@ -524,6 +524,70 @@ def test_a_mapping_is_made_from_a_sample_files_headers(world, books):
     page(world.login("agent"), f"/finance/mappings/{saved.pk}/edit/", status=403)
 
 
+def test_a_mapping_reads_a_remittance_spread_over_numbered_columns(world, books):
+    """A sample with Verwendungszweck 1 and 2: the reference is offered (and proposed) as both
+    joined, is saved so, and a statement imported through it reads both."""
+    manager = world.login("manager")
+    csv = (
+        "Buchungstag;Betrag;Saldo;Verwendungszweck 1;Verwendungszweck 2\n"
+        "02.11.2026;100,00;1.100,00;RE-2026-10480;Kunde 4711\n"
+    ).encode("cp1252")
+    response = post(
+        manager,
+        "/finance/mappings/new/",
+        {
+            "client": books.client.pk,
+            "kind": "bank",
+            "name": "Volksbank CSV",
+            "read_sample": "1",
+            "sample": sample("volksbank.csv", csv),
+        },
+        status=200,
+    )
+    body = response.content.decode()
+    joined = "Verwendungszweck 1 + Verwendungszweck 2"
+    assert f'<option value="{joined}" selected>' in body
+    headers = re.search(r'name="headers" value="([^"]*)"', body)
+    assert headers
+    post(
+        manager,
+        "/finance/mappings/new/",
+        {
+            "client": books.client.pk,
+            "kind": "bank",
+            "name": "Volksbank CSV",
+            "headers": headers.group(1).replace("&quot;", '"'),
+            "col_booking_date": "Buchungstag",
+            "col_amount": "Betrag",
+            "col_balance": "Saldo",
+            "col_reference": joined,
+            "date_format": "%d.%m.%Y",
+            "decimal_comma": "on",
+        },
+    )
+    with acting_as(world.actor("admin")) as admin:
+        mapping = ColumnMapping.objects.get(name="Volksbank CSV")
+        assert mapping.columns["reference"] == joined
+        actions.bank_account_save(
+            actor=admin,
+            account=books.account,
+            service=books.reconciliation,
+            name=books.account.name,
+            iban=books.account.iban,
+            currency="EUR",
+            statement_mapping=mapping,
+            ledger_mapping=books.ledger_mapping,
+        )
+        actions.statement_import(
+            actor=admin,
+            account=books.account,
+            upload=upload("volksbank.csv", csv),
+            reconcile_after=False,
+        )
+        (line,) = StatementLine.objects.filter(account=books.account)
+        assert line.reference == "RE-2026-10480 Kunde 4711"
+
+
 def test_rules_and_the_policy_of_a_service(world, books):
     manager = world.login("manager")
     url = f"/finance/services/{books.reconciliation.pk}/rules/"
