@@ -10,6 +10,7 @@ a match made by one agent waits for another's approval (maker-checker).
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Iterator
@@ -70,6 +71,8 @@ from bpo.work.clocks import business_clock
 from bpo.work.files import clean_filename, inspect
 from bpo.work.models import OPEN_STATES, State, WorkItem
 
+logger = logging.getLogger(__name__)
+
 # The largest statement or ledger file taken in (a year of a busy account fits easily).
 MAX_FILE_BYTES = 50 * 1024 * 1024
 ID_BATCH = 5000
@@ -90,8 +93,16 @@ def _removed_unless_written(*stored_names: str) -> Iterator[None]:
         yield
     except BaseException:
         for name in stored_names:
-            _storage().delete(name)
+            _delete_quietly(_storage(), name)
         raise
+
+
+def _delete_quietly(storage: Any, name: str) -> None:
+    """Remove a stored file on the way out of a failure, never hiding that failure."""
+    try:
+        storage.delete(name)
+    except OSError:
+        logger.exception("Could not remove the stored file %s after a failed write", name)
 
 
 def file_path(stored_name: str) -> Path:
@@ -1356,7 +1367,7 @@ def occurrence_evidence(
             )
     except BaseException:
         if attachment is not None:  # its row is rolled back: its file goes too
-            storages["attachments"].delete(attachment.stored_name)
+            _delete_quietly(storages["attachments"], attachment.stored_name)
         raise
     return locked
 

@@ -282,7 +282,8 @@ class MappingForm(forms.Form):
         if headers:
             for name in self.field_labels():
                 value = (data.get(f"{FIELD_PREFIX}{name}") or "").strip()
-                missing = [h for h in headers_of(value) if h.lower() not in headers]
+                named = headers_of(value, self.header_list)
+                missing = [h for h in named if h.lower() not in headers]
                 if missing:
                     self.add_error(
                         f"{FIELD_PREFIX}{name}", f"The sample file has no column {missing[0]!r}."

@@ -83,8 +83,9 @@ class ReaderLocaleMiddleware:
 
 class DatabaseBusyMiddleware:
     """A page whose database write waited past the lock timeout answers 503 with Retry-After,
-    as the API does (bpo.errors): the transaction was rolled back and nothing of the request was
-    kept, so the person is told to send it again rather than that the system failed."""
+    as the API does (bpo.errors): the transaction that waited was rolled back, so the person is
+    told to send it again rather than that the system failed. (A file import has already
+    received its file by then: it shows as received on the account's Files tab.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -105,7 +106,7 @@ class DatabaseBusyMiddleware:
                 "title": "Busy, try again",
                 "message": (
                     "The system was busy with other changes for longer than this request may "
-                    "wait, so nothing of it was saved. "
+                    "wait, so its change was rolled back. "
                     + (
                         "Go back: what you entered is still in the form; send it again."
                         if sent_a_form

@@ -330,7 +330,13 @@ def _batch_amounts(
         mark = doc.text(tx, "CdtDbtInd") or ("CRDT" if total >= 0 else "DBIT")
         if mark not in ("CRDT", "DBIT"):
             return None
-        amounts.append(Decimal(text) if mark == "CRDT" else -Decimal(text))
+        try:  # a part the books cannot hold (zero, beyond four decimals) keeps the batch whole
+            part = checked_amount(Decimal(text) if mark == "CRDT" else -Decimal(text), "")
+        except ParseError:
+            return None
+        if not part:
+            return None
+        amounts.append(part)
     return amounts if sum(amounts) == total else None
 
 

@@ -153,9 +153,14 @@ JOIN = " + "
 JOINABLE = ("reference", "counterparty_name", "description")
 
 
-def headers_of(value: str) -> list[str]:
-    """The header (or headers, joined by `` + ``) a mapping names for a field."""
-    return [part.strip() for part in value.split(JOIN) if part.strip()]
+def headers_of(value: str, headers: list[str] | None = None) -> list[str]:
+    """The header (or headers, joined by `` + ``) a mapping names for a field, each once. With
+    the file's ``headers``, a value that is itself one of them (``Soll + Haben``) is that one."""
+    value = value.strip()
+    if headers is not None and value.lower() in {h.strip().lower() for h in headers if h}:
+        return [value]
+    parts = [part.strip() for part in value.split(JOIN) if part.strip()]
+    return list(dict.fromkeys(parts))
 
 
 def mapping_problems(spec: MappingSpec, kind: str, headers: list[str] | None = None) -> list[str]:
@@ -176,7 +181,7 @@ def mapping_problems(spec: MappingSpec, kind: str, headers: list[str] | None = N
         f"{LABELS[name]}: only a text field ({joinable}) can join several columns with "
         f"{JOIN.strip()!r}; this one reads one column."
         for name, header in columns.items()
-        if name in known and name not in JOINABLE and len(headers_of(header)) > 1
+        if name in known and name not in JOINABLE and len(headers_of(header, headers)) > 1
     ]
     required = REQUIRED_BANK if kind == "bank" else REQUIRED_LEDGER
     for name in required:
@@ -216,7 +221,7 @@ def mapping_problems(spec: MappingSpec, kind: str, headers: list[str] | None = N
     if headers is not None:
         present = {h.strip().lower() for h in headers if h}
         for name, value in columns.items():
-            for header in headers_of(value) if name in known else ():
+            for header in headers_of(value, headers) if name in known else ():
                 if header.lower() not in present:
                     listed = ", ".join(repr(h) for h in headers[:30] if h)
                     problems.append(
@@ -394,7 +399,8 @@ class _Reader:
         lowered = [h.strip().lower() for h in self.table.headers]
         for name, value in self.spec.columns.items():
             if isinstance(value, str) and value.strip():
-                first, *more = (lowered.index(h.lower()) for h in headers_of(value))
+                named = headers_of(value, self.table.headers)
+                first, *more = (lowered.index(h.lower()) for h in named)
                 self.index[name] = first
                 if more:
                     self.more[name] = more

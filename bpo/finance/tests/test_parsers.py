@@ -23,6 +23,7 @@ from bpo.finance.parsers import (
     ParseError,
     iban_of_national,
 )
+from bpo.finance.parsers.mapped import headers_of
 from bpo.finance.parsers.propose import header_series
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated method findAll")
@@ -571,6 +572,8 @@ def test_camt053_batch_part_marked_as_debit_is_money_out() -> None:
         ("700.00", "470.01", ""),  # does not add up
         ("700.00", "", ""),  # one amount missing
         ("700.00", "470.00", "BOTH"),  # a mark that is neither credit nor debit
+        ("1170.00", "0.00", ""),  # a part of nothing would be a line never to be matched
+        ("700.00001", "469.99999", ""),  # parts finer than the books keep
     ],
 )
 def test_camt053_batch_whose_amounts_do_not_make_the_entry_stays_one_line(
@@ -1101,6 +1104,10 @@ def test_mapping_problems() -> None:
         "Reference: the file has no column 'Zweck 2'; its columns are 'Datum', 'Soll', "
         "'Haben', 'Zweck 1'.",
     ]
+    # a header that itself holds " + " is that one column, not two
+    plus = MappingSpec(columns={"booking_date": "Datum", "amount": "Soll + Haben"})
+    assert parsers.mapping_problems(plus, "bank", ["Datum", "Soll + Haben"]) == []
+    assert headers_of("Zweck 1 + Zweck 1 + Zweck 2") == ["Zweck 1", "Zweck 2"]
     assert parsers.mapping_problems(MappingSpec(columns={}), "ledger") == [
         "Map a column to Entry date: it is required.",
         "Map a column to Amount, or one to Debit and one to Credit.",

@@ -75,7 +75,8 @@ def test_admin_creates_a_client_in_the_ui(world):
 
 def test_a_busy_database_gives_a_503_page_that_says_to_send_again(world, monkeypatch):
     """Past the lock timeout a page answers as the API does (503, Retry-After), telling the
-    person nothing was saved and the form still holds what they typed; other faults stay 500."""
+    person its change was rolled back and the form still holds what they typed; other faults
+    stay 500."""
 
     def locked(**kwargs):
         raise OperationalError("database is locked")
@@ -86,7 +87,7 @@ def test_a_busy_database_gives_a_503_page_that_says_to_send_again(world, monkeyp
     response = http.post("/clients/new/", form)
     assert response.status_code == 503 and response["Retry-After"] == "1"
     page = response.content.decode()
-    assert "nothing of it was saved" in page and "still in the form" in page
+    assert "its change was rolled back" in page and "still in the form" in page
     assert response["X-Request-ID"] in page  # the id to quote, as on every error page
     monkeypatch.setattr(
         "bpo.tenancy.actions.client_create",
