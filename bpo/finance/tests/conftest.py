@@ -15,7 +15,7 @@ from bpo.contracts import actions as contracts
 from bpo.contracts.models import Service
 from bpo.finance import actions
 from bpo.finance.models import BankAccount, ColumnMapping
-from bpo.tenancy.context import acting_as
+from bpo.tenancy.context import Actor, acting_as
 from bpo.tenancy.models import Client
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -32,6 +32,19 @@ class Books:
     account: BankAccount
     bank_mapping: ColumnMapping
     ledger_mapping: ColumnMapping
+
+    def read_statements_with(self, actor: Actor, mapping: ColumnMapping) -> None:
+        """Let the operating account read its statement files through ``mapping``."""
+        actions.bank_account_save(
+            actor=actor,
+            account=self.account,
+            service=self.reconciliation,
+            name=self.account.name,
+            iban=self.account.iban,
+            currency="EUR",
+            statement_mapping=mapping,
+            ledger_mapping=self.ledger_mapping,
+        )
 
 
 def finance_books(world, client: Client, key: str = "fin") -> Books:

@@ -169,16 +169,7 @@ def test_a_csv_without_balances_continues_from_the_previous_closing(world, books
             name="No balance",
             columns={"booking_date": "Date", "amount": "Amount", "reference": "Text"},
         )
-        actions.bank_account_save(
-            actor=admin,
-            account=books.account,
-            service=books.reconciliation,
-            name=books.account.name,
-            iban=books.account.iban,
-            currency="EUR",
-            statement_mapping=mapping,
-            ledger_mapping=books.ledger_mapping,
-        )
+        books.read_statements_with(admin, mapping)
     data = b"Date,Amount,Text\n2026-11-02,10.00,first\n2026-11-02,-2.50,second\n"
     with acting_as(world.actor("agent")) as actor:
         with pytest.raises(ValidationError, match="enter the opening balance"):

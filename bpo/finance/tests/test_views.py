@@ -568,16 +568,7 @@ def test_a_mapping_reads_a_remittance_spread_over_numbered_columns(world, books)
     with acting_as(world.actor("admin")) as admin:
         mapping = ColumnMapping.objects.get(name="Volksbank CSV")
         assert mapping.columns["reference"] == joined
-        actions.bank_account_save(
-            actor=admin,
-            account=books.account,
-            service=books.reconciliation,
-            name=books.account.name,
-            iban=books.account.iban,
-            currency="EUR",
-            statement_mapping=mapping,
-            ledger_mapping=books.ledger_mapping,
-        )
+        books.read_statements_with(admin, mapping)
         actions.statement_import(
             actor=admin,
             account=books.account,
