@@ -83,7 +83,9 @@ def accounts_visible(*, actor: Actor, client_id: int | None = None) -> QuerySet[
         .values("n")
     )
     last_statement = (
-        Statement.objects.filter(account=OuterRef("pk")).order_by("-end_date").values("end_date")
+        Statement.objects.filter(client_id=OuterRef("client_id"), account=OuterRef("pk"))
+        .order_by("-end_date")
+        .values("end_date")
     )
     accounts = (
         BankAccount.objects.filter(client_id__in=client_ids_where(actor))

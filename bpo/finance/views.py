@@ -1010,10 +1010,13 @@ def _read_sample(
 # --- Set-up: rules and policy --------------------------------------------------------------
 
 
-def _managed_service(actor: Actor, service_id: int) -> Service:
-    actor.require(Permission.MANAGE_FINANCE)
+def _reconciliation_service(
+    actor: Actor, service_id: int, permission: Permission = Permission.MANAGE_FINANCE
+) -> Service:
+    """A reconciliation service the actor has ``permission`` on, or 403/404."""
+    actor.require(permission)
     service = queries.service_get(actor=actor, service_id=service_id)
-    actor.require(Permission.MANAGE_FINANCE, client_id=service.client_id)
+    actor.require(permission, client_id=service.client_id)
     if service.process_type != ProcessType.RECONCILIATION:
         raise Http404("Not a reconciliation service.")
     return service
@@ -1025,10 +1028,7 @@ def rules(request: HttpRequest, service_id: int) -> HttpResponse:
     """A reconciliation service's matching rules and policy: read by whoever sees its finance
     (an agent learns why the engine matched), changed by those who manage it."""
     actor = request_actor(request)
-    actor.require(Permission.VIEW_FINANCE)
-    service = queries.service_get(actor=actor, service_id=service_id)
-    if service.process_type != ProcessType.RECONCILIATION:
-        raise Http404("Not a reconciliation service.")
+    service = _reconciliation_service(actor, service_id, Permission.VIEW_FINANCE)
     return _render_rules(request, actor, service)
 
 
@@ -1060,7 +1060,7 @@ def _render_rules(
 def policy_save(request: HttpRequest, service_id: int) -> HttpResponse:
     """Set the date window, group size and auto-accept threshold of a service."""
     actor = request_actor(request)
-    service = _managed_service(actor, service_id)
+    service = _reconciliation_service(actor, service_id)
     form = PolicyForm(request.POST)
     saved = _submitted(
         form,
@@ -1076,7 +1076,7 @@ def policy_save(request: HttpRequest, service_id: int) -> HttpResponse:
 def rule_create(request: HttpRequest, service_id: int) -> HttpResponse:
     """Add a matching rule to a reconciliation service."""
     actor = request_actor(request)
-    service = _managed_service(actor, service_id)
+    service = _reconciliation_service(actor, service_id)
     form = RuleForm(request.POST or None)
     rule = _submitted(
         form, lambda data: actions.match_rule_save(actor=actor, service=service, **data)
@@ -1095,7 +1095,7 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     actor = request_actor(request)
     actor.require(Permission.MANAGE_FINANCE)
     rule = queries.rule_get(actor=actor, rule_id=rule_id)
-    service = _managed_service(actor, rule.service_id)
+    service = _reconciliation_service(actor, rule.service_id)
     form = RuleForm(request.POST or None, initial=RuleForm.initial_from(rule))
     saved = _submitted(
         form, lambda data: actions.match_rule_save(actor=actor, service=service, rule=rule, **data)
